@@ -1,0 +1,402 @@
+"""The ``defwatch`` command: a thin shell over flows/, extractors/ and warehouse/.
+
+Heavy libraries (Prefect, trafilatura) are imported inside the commands that need them, so
+``defwatch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from flows.errors import DefwatchError
+
+app = typer.Typer(
+    name="defwatch",
+    help=(
+        "Monitor defence news: fetch feeds, clean articles, detect partnership and summit events, "
+        "and keep them in a DuckDB event log you query with SQL.\n\n"
+        "Start with `defwatch demo` (bundled sample feeds on a local server, no internet needed)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+feeds_app = typer.Typer(help="List the feed registry, or check that each feed answers and parses.",
+                        no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="DEFWATCH_DB", help="DuckDB file of the event log.", show_default=True),
+]
+FeedsOption = Annotated[
+    Path,
+    typer.Option("--feeds", envvar="DEFWATCH_FEEDS_FILE", help="Feed registry (TOML).", show_default=True),
+]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fail(exc: DefwatchError | Exception, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(getattr(exc, "exit_code", code))
+
+
+def _errors_are_messages(fn):
+    """Turn defwatch's own errors into a one-line message and a non-zero exit, not a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from warehouse.db import WarehouseError
+
+        try:
+            return fn(*args, **kwargs)
+        except (DefwatchError, WarehouseError) as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+# -- ingest ---------------------------------------------------------------------------------------
+
+class _RichReporter:
+    """Progress bars for the stages the pipeline reports."""
+
+    LABELS = {"feeds": "polling feeds", "pages": "fetching pages", "clean": "cleaning pages",
+              "store": "storing"}
+
+    def __init__(self, progress):
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        if total <= 0:
+            return
+        self.tasks[stage] = self.progress.add_task(self.LABELS.get(stage, stage), total=total)
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        if stage in self.tasks:
+            self.progress.advance(self.tasks[stage], n)
+
+
+def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
+                overrides: dict | None = None) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows import progress as prog
+    from flows.registry import load_feeds
+
+    # Validate the registry before Prefect starts (and before the database is touched).
+    load_feeds(feeds_file, base_url=base_url)
+    with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
+        from flows.ingest import ingest_flow
+        from flows.prefect_env import quiet_heartbeats
+    columns = [TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bars, quiet_heartbeats():
+        prog.set_reporter(_RichReporter(bars))
+        try:
+            return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
+                               settings_overrides=overrides)
+        finally:
+            prog.set_reporter(None)
+
+
+def _print_run(summary: dict, db: Path) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"run {summary.get('run_id')} — {summary.get('status')}", show_header=False)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    rows = [
+        ("feeds polled", "feeds_due"), ("  new content", "feeds_ok"), ("  not modified (304)", "feeds_not_modified"),
+        ("  failed", "feeds_failed"), ("entries in feeds", "entries_seen"),
+        ("articles already stored (not fetched)", "articles_known"), ("pages fetched", "pages_fetched"),
+        ("pages failed", "pages_failed"), ("new articles stored", "articles_new"),
+        ("  syndicated copies linked", "duplicates"), ("  text from feed (page unusable)", "fallbacks"),
+        ("errors recorded", "errors"),
+    ]
+    for label, key in rows:
+        t.add_row(label, str(summary.get(key) or 0))
+    console.print(t)
+    if summary.get("errors"):
+        console.print(f"Errors are in the run_errors table: "
+                      f"defwatch query --db {db} \"select * from run_errors where run_id = '{summary.get('run_id')}'\"")
+
+
+@app.command()
+@_errors_are_messages
+def ingest(
+    db: DbOption = Path("defwatch.duckdb"),
+    feeds: FeedsOption = Path("feeds.toml"),
+    force: Annotated[bool, typer.Option(help="Poll every enabled feed now, even those not yet due.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
+) -> None:
+    """Poll the due feeds once, store new articles, and record the run.
+
+    Feeds are polled with conditional GET; a feed that failed waits longer each time (never given up).
+    Runs once and exits: for a schedule use `defwatch serve`.
+    """
+    summary = _run_ingest(db, feeds, None, force)
+    _emit_summary(summary, db, json_out)
+
+
+def _emit_summary(summary: dict, db: Path, json_out: bool) -> None:
+    if json_out:
+        console.print_json(json.dumps(summary, default=str))
+    else:
+        _print_run(summary, db)
+    if summary.get("status") != "completed":
+        raise typer.Exit(1)
+
+
+@app.command()
+@_errors_are_messages
+def demo(
+    db: DbOption = Path("defwatch.duckdb"),
+    samples: Annotated[Path, typer.Option(help="Folder with feeds.toml, feeds/ and articles/.")] = PROJECT_ROOT / "samples",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
+) -> None:
+    """Serve the bundled samples over HTTP on 127.0.0.1 (a free port), ingest them, print a summary.
+
+    Offline and self-contained: the main job on the embedded default (a DuckDB file, no server).
+    Run it twice: the second run stores nothing new and fetches no known article again.
+    """
+    from flows.sample_server import serve_directory
+
+    feeds_file = samples / "feeds.toml"
+    if not feeds_file.exists():
+        raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
+    with serve_directory(samples) as server:
+        err.print(f"serving {samples} at {server.base_url}")
+        summary = _run_ingest(db, feeds_file, server.base_url, force=True)
+    _emit_summary(summary, db, json_out)
+    if not json_out:
+        _print_articles(db, summary.get("run_id"))
+
+
+def _print_articles(db: Path, run_id: str | None) -> None:
+    from rich.table import Table
+
+    from warehouse.db import read_connection
+
+    with read_connection(db) as con:
+        rows = con.execute(
+            "SELECT feed_name, coalesce(title, url), text_source, length(text), duplicate_of IS NOT NULL, "
+            "strftime(published, '%Y-%m-%d') FROM articles ORDER BY published DESC NULLS LAST, url"
+        ).fetchall()
+    t = Table(title=f"{len(rows)} articles in {db}")
+    for col in ("feed", "title", "text from", "chars", "copy", "published"):
+        t.add_column(col, overflow="ellipsis", no_wrap=col != "title")
+    for feed, title, source, chars, dup, pub in rows:
+        t.add_row(feed, (title or "")[:70], source, str(chars or "—"), "yes" if dup else "", pub or "")
+    console.print(t)
+
+
+# -- feeds ----------------------------------------------------------------------------------------
+
+@feeds_app.command("list")
+@_errors_are_messages
+def feeds_list(
+    feeds: FeedsOption = Path("feeds.toml"),
+    db: DbOption = Path("defwatch.duckdb"),
+) -> None:
+    """Show the registry, with each feed's health from the database when there is one."""
+    from datetime import datetime, timezone
+
+    from rich.table import Table
+
+    from flows.feedstate import health
+    from flows.registry import load_feeds
+    from flows.settings import load_settings
+
+    registry = load_feeds(feeds)
+    states: dict = {}
+    if db.exists():
+        from warehouse import store
+        from warehouse.db import read_connection
+
+        with read_connection(db) as con:
+            states = store.load_feed_states(con)
+    sched = load_settings().schedule
+    now = datetime.now(timezone.utc)
+    t = Table(title=f"{len(registry)} feeds in {feeds}")
+    for col in ("name", "enabled", "tags", "health", "last status", "failures", "next attempt", "url"):
+        t.add_column(col, overflow="fold" if col == "url" else "ellipsis")
+    for f in registry:
+        st = states.get(f.name)
+        t.add_row(
+            f.name, "yes" if f.enabled else "no", ",".join(f.tags), health(st, now, sched),
+            str(st.get("last_status") or st.get("last_error_kind") or "") if st else "",
+            str(st.get("consecutive_failures") or 0) if st else "",
+            f"{st['next_attempt_at']:%Y-%m-%d %H:%M}" if st and st.get("next_attempt_at") else "",
+            f.url,
+        )
+    console.print(t)
+
+
+@feeds_app.command("check")
+@_errors_are_messages
+def feeds_check(
+    feeds: FeedsOption = Path("feeds.toml"),
+    all_feeds: Annotated[bool, typer.Option("--all", help="Check disabled feeds too.")] = False,
+    db: DbOption = Path("defwatch.duckdb"),
+) -> None:
+    """Fetch each feed now and report whether it answers and parses (the database is not changed)."""
+    from rich.table import Table
+
+    from flows.fetch import FetchRequest, run_fetches
+    from flows.parse import parse_feed
+    from flows.registry import load_feeds
+    from flows.settings import load_settings
+
+    registry = [f for f in load_feeds(feeds) if all_feeds or f.enabled]
+    settings = load_settings()
+    with console.status(f"checking {len(registry)} feeds…"):
+        results, _ = run_fetches(settings.fetch, [FetchRequest(url=f.url, key=f.name, trusted=True) for f in registry])
+    t = Table(title=f"feed check: {feeds}")
+    for col in ("name", "result", "HTTP", "entries", "time", "detail"):
+        t.add_column(col, overflow="fold" if col == "detail" else "ellipsis")
+    failed = 0
+    for f, res in zip(registry, results):
+        if res.ok:
+            parsed = parse_feed(res.body, res.final_url, res.content_type)
+            if parsed.error_kind:
+                verdict, detail, failed = "[red]not a feed[/]", parsed.error, failed + 1
+            elif parsed.warning:
+                verdict, detail = "[yellow]ok, warning[/]", parsed.warning
+            else:
+                verdict, detail = "[green]ok[/]", parsed.version
+            n = str(len(parsed.entries))
+        else:
+            verdict, detail, n, failed = f"[red]{res.error_kind}[/]", res.error or "", "", failed + 1
+        t.add_row(f.name, verdict, str(res.status or ""), n, f"{res.elapsed_s:.1f}s", detail)
+    console.print(t)
+    if failed:
+        err.print(f"{failed} of {len(registry)} feeds failed.")
+        raise typer.Exit(1)
+
+
+# -- serve ----------------------------------------------------------------------------------------
+
+@app.command()
+@_errors_are_messages
+def serve(
+    db: DbOption = Path("defwatch.duckdb"),
+    feeds: FeedsOption = Path("feeds.toml"),
+    every: Annotated[Optional[str], typer.Option(help="Interval such as 15m, 1h, 90s.")] = None,
+    cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. '*/15 * * * *'.")] = None,
+    port: Annotated[int, typer.Option(help="Port for a local Prefect server (when PREFECT_API_URL is unset).")] = 4200,
+) -> None:
+    """Run `ingest` on a schedule until Ctrl-C.
+
+    Schedules need a real Prefect server: the one PREFECT_API_URL names, or else a local
+    `prefect server start` that this command starts, waits for, and stops on exit. Runs show in
+    the Prefect UI at that server's address.
+    """
+    from flows.serve import parse_interval, serve_ingest
+
+    if (every is None) == (cron is None):
+        raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
+    interval = parse_interval(every) if every else None
+    serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
+
+
+# -- extraction -----------------------------------------------------------------------------------
+
+@app.command()
+@_errors_are_messages
+def extract(
+    file: Annotated[Optional[Path], typer.Argument(help="A text file with one article.")] = None,
+    published: Annotated[Optional[str], typer.Option(help="Publication date YYYY-MM-DD (resolves 'this month').")] = None,
+    jsonl: Annotated[Optional[Path], typer.Option(help="Documents in the gold format: id, published, text.")] = None,
+    db: DbOption = Path("defwatch.duckdb"),
+) -> None:
+    """Print the events of one text (one JSON object per event and line), or of a JSONL file of
+    documents (one line per document: {"id": ..., "events": [...]})."""
+    from datetime import date
+
+    import extractors
+
+    if (file is None) == (jsonl is None):
+        raise DefwatchError("Give either FILE or --jsonl DOCS.jsonl.")
+    if file is not None:
+        pub = _parse_date(published) if published else None
+        text = _read_text(file)
+        for ev in extractors.extract(text, pub):
+            sys.stdout.write(json.dumps(ev.to_dict(), ensure_ascii=False) + "\n")
+        return
+    for n, doc in enumerate(_read_jsonl(jsonl), 1):
+        pub = _parse_date(doc.get("published")) if doc.get("published") else None
+        events = [e.to_dict() for e in extractors.extract(doc.get("text") or "", pub)]
+        sys.stdout.write(json.dumps({"id": doc.get("id", n), "events": events}, ensure_ascii=False) + "\n")
+
+
+@app.command("eval")
+@_errors_are_messages
+def eval_cmd(
+    gold: Annotated[Path, typer.Argument(help="Gold file (JSONL) in the format of EVENTS.md.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    db: DbOption = Path("defwatch.duckdb"),
+) -> None:
+    """Score the extractor against a gold file: precision, recall, F1 per type and overall, and
+    status/date/location accuracy of matched events."""
+    import extractors
+    from extractors import scoring
+
+    docs = scoring.load_gold(gold)
+    predicted = {}
+    for doc in docs:
+        pub = _parse_date(doc["published"]) if doc.get("published") else None
+        predicted[doc["id"]] = extractors.extract(doc["text"], pub)
+    report = scoring.score(docs, predicted)
+    if json_out:
+        console.print_json(json.dumps(report.to_dict()))
+    else:
+        console.print(scoring.format_report(report), highlight=False)
+
+
+def _parse_date(value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise DefwatchError(f"--published {value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DefwatchError(f"{path}: no such file.") from None
+    except UnicodeDecodeError as exc:
+        raise DefwatchError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+
+
+def _read_jsonl(path: Path):
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DefwatchError(f"{path}, line {n}: not JSON ({exc.msg}).") from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""HTTP fetching with bounds on everything: concurrency (global and per host), time, body size,
+redirects. Every failure becomes a ``FetchResult`` with a stable ``error_kind`` and a message a
+person understands; nothing here raises for a bad response.
+
+trafilatura's own ``fetch_url`` refuses loopback and has no per-host limits, and feedparser's
+HTTP has no timeout, so defwatch fetches all bytes itself and hands them to the parsers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from flows.errors import TRANSIENT_KINDS
+from flows.settings import FetchSettings
+from flows.urls import blocked_reason
+
+
+@dataclass
+class FetchRequest:
+    url: str
+    key: str = ""                  # caller's identifier (feed name, article id)
+    etag: str | None = None
+    last_modified: str | None = None
+    trusted: bool = False          # skip the private-address guard (operator-marked feeds)
+
+
+@dataclass
+class FetchResult:
+    request: FetchRequest
+    final_url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    error_kind: str | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+    elapsed_s: float = 0.0
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None and self.status == 200
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def transient(self) -> bool:
+        return self.error_kind in TRANSIENT_KINDS
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _status_error(status: int, url: str) -> tuple[str, str]:
+    if status == 429:
+        return "http_429", f"{url} answered 429 Too Many Requests: the server asks us to slow down"
+    if 500 <= status < 600:
+        return "http_5xx", f"{url} answered HTTP {status}: a server error, will retry later"
+    if status in (401, 403):
+        return "http_4xx", f"{url} answered HTTP {status}: access refused; check the address or whether it needs a login"
+    if status in (404, 410):
+        return "http_4xx", f"{url} answered HTTP {status}: not found (the address is wrong or the page was removed)"
+    return "http_4xx", f"{url} answered HTTP {status}"
+
+
+class Fetcher:
+    """Bounded async HTTP client. Use as ``async with Fetcher(settings) as f: await f.fetch_all(reqs)``."""
+
+    def __init__(self, settings: FetchSettings, *, transient_retries: int = 1, retry_delay_s: float = 0.5):
+        self.settings = settings
+        self.transient_retries = transient_retries
+        self.retry_delay_s = retry_delay_s
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self.requests_made = 0
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,  # followed by hand: each hop is counted and checked
+            timeout=httpx.Timeout(s.timeout_s),
+            limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _host_lock(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        sem = self._hosts.get(host)
+        if sem is None:
+            sem = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
+        return sem
+
+    async def fetch_all(
+        self, requests: Sequence[FetchRequest], on_done: Callable[[FetchResult], None] | None = None
+    ) -> list[FetchResult]:
+        async def one(req: FetchRequest) -> FetchResult:
+            res = await self.fetch(req)
+            if on_done is not None:
+                on_done(res)
+            return res
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+
+    async def fetch(self, req: FetchRequest) -> FetchResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            res = await self._fetch_once(req)
+            res.attempts = attempt
+            retry_in = self.retry_delay_s * attempt
+            if res.retry_after_s is not None:
+                retry_in = res.retry_after_s
+            # Retry transient failures once, quickly; a longer Retry-After is left to the feed's schedule.
+            if res.transient and attempt <= self.transient_retries and retry_in <= 5:
+                await asyncio.sleep(retry_in)
+                continue
+            return res
+
+    async def _fetch_once(self, req: FetchRequest) -> FetchResult:
+        started = time.monotonic()
+        res = FetchResult(request=req, final_url=req.url)
+        try:
+            async with self._global:
+                await asyncio.wait_for(self._follow(req, res), timeout=self.settings.total_timeout_s)
+        except asyncio.TimeoutError:
+            res.error_kind = "slow_body" if res.status else "timeout"
+            res.error = (f"{res.final_url} did not finish within {self.settings.total_timeout_s:.0f} s "
+                         f"({'the body trickled in too slowly' if res.status else 'no complete answer'})")
+            res.body = b""
+        finally:
+            res.elapsed_s = time.monotonic() - started
+        return res
+
+    async def _follow(self, req: FetchRequest, res: FetchResult) -> None:
+        assert self._client is not None
+        url = req.url
+        seen: set[str] = set()
+        headers = {}
+        if req.etag:
+            headers["If-None-Match"] = req.etag
+        if req.last_modified:
+            headers["If-Modified-Since"] = req.last_modified
+        for hop in range(self.settings.max_redirects + 1):
+            res.final_url = url
+            if url in seen:
+                res.error_kind, res.error = "redirect_loop", f"{req.url} redirects in a loop (back to {url})"
+                return
+            seen.add(url)
+            guard = await self._guard(url, req)
+            if guard:
+                res.error_kind, res.error = guard
+                return
+            async with self._host_lock(url):
+                outcome = await self._request(url, headers, res)
+            if outcome is None:
+                return
+            url = outcome
+        res.error_kind = "too_many_redirects"
+        res.error = f"{req.url} redirected more than {self.settings.max_redirects} times"
+
+    async def _guard(self, url: str, req: FetchRequest) -> tuple[str, str] | None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "bad_url", f"{url!r} is not an http(s) address; only http and https are fetched"
+        if req.trusted or self.settings.allow_private:
+            return None
+        reason = await asyncio.to_thread(blocked_reason, url)  # DNS lookup off the event loop
+        return ("blocked_address", f"not fetched: {reason}") if reason else None
+
+    async def _request(self, url: str, headers: dict[str, str], res: FetchResult) -> str | None:
+        """One HTTP exchange. Returns the next URL on a redirect, else None (result filled in)."""
+        assert self._client is not None
+        self.requests_made += 1
+        try:
+            async with self._client.stream("GET", url, headers=headers) as resp:
+                res.status = resp.status_code
+                res.headers = {k.lower(): v for k, v in resp.headers.items()}
+                if resp.status_code == 304:
+                    return None
+                if resp.status_code in (301, 302, 303, 307, 308):
+                    location = resp.headers.get("location")
+                    if not location:
+                        res.error_kind, res.error = "http_4xx", f"{url} redirects without a Location header"
+                        return None
+                    return urljoin(url, location)
+                if resp.status_code != 200:
+                    res.error_kind, res.error = _status_error(resp.status_code, url)
+                    if resp.status_code in (429, 503):
+                        res.retry_after_s = parse_retry_after(resp.headers.get("retry-after"))
+                    return None
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
+                    res.error_kind = "too_large"
+                    res.error = (f"{url} is {int(declared):,} bytes, over the limit of "
+                                 f"{self.settings.max_bytes:,} (fetch.max_bytes)")
+                    return None
+                chunks: list[bytes] = []
+                size = 0
+                # iter_bytes() yields decompressed data: the limit also stops gzip bombs.
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.settings.max_bytes:
+                        res.error_kind = "too_large"
+                        res.error = (f"{url} sent more than {self.settings.max_bytes:,} bytes "
+                                     f"(after decompression); the rest was not read (fetch.max_bytes)")
+                        return None
+                    chunks.append(chunk)
+                res.body = b"".join(chunks)
+                return None
+        except httpx.TimeoutException:
+            res.error_kind, res.error = "timeout", f"{url} timed out after {self.settings.timeout_s:.0f} s"
+        except httpx.ConnectError as exc:
+            text = str(exc)
+            if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text \
+                    or "Temporary failure in name resolution" in text or "No address associated" in text:
+                res.error_kind, res.error = "dns", f"{urlsplit(url).hostname}: the host name does not resolve (DNS)"
+            else:
+                res.error_kind, res.error = "connect", f"{url}: connection failed ({text or 'refused'})"
+        except httpx.DecodingError as exc:
+            res.error_kind, res.error = "decode", f"{url}: the compressed body is corrupt ({exc})"
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            res.error_kind, res.error = "network", f"{url}: the connection broke off ({exc or type(exc).__name__})"
+        except httpx.InvalidURL as exc:
+            res.error_kind, res.error = "bad_url", f"{url!r} is not a valid address ({exc})"
+        except httpx.HTTPError as exc:
+            res.error_kind, res.error = "network", f"{url}: {type(exc).__name__}: {exc}"
+        return None
+
+
+def run_fetches(
+    settings: FetchSettings,
+    requests: Sequence[FetchRequest],
+    on_done: Callable[[FetchResult], None] | None = None,
+) -> tuple[list[FetchResult], int]:
+    """Synchronous entry point for tasks: fetch everything, return results and the request count."""
+
+    async def main() -> tuple[list[FetchResult], int]:
+        async with Fetcher(settings) as fetcher:
+            results = await fetcher.fetch_all(requests, on_done)
+            return results, fetcher.requests_made
+
+    return asyncio.run(main())

@@ -1,0 +1,45 @@
+"""One ingest run per database at a time, enforced with an OS file lock beside the database.
+
+The lock dies with its process (kill -9 included), so a crashed run never blocks the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from flows.errors import DefwatchError
+
+
+class RunLockedError(DefwatchError):
+    exit_code = 3
+
+
+@contextlib.contextmanager
+def run_lock(db: Path, wait_s: float = 0.0) -> Iterator[None]:
+    path = Path(str(db) + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    deadline = time.monotonic() + wait_s
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    raise RunLockedError(
+                        f"Another ingest run (process {holder}) holds the database {db}. "
+                        f"Wait for it to finish, or pass --wait SECONDS to queue behind it."
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -1,0 +1,113 @@
+"""Scheduled ingestion: ``flow.serve`` against a real Prefect server.
+
+An ephemeral (embedded) Prefect server refuses schedules ("Cannot schedule flows on an ephemeral
+server"), so ``defwatch serve`` uses the server that PREFECT_API_URL names, or starts a local
+``prefect server start``, waits until it answers, and stops it on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from flows.errors import ConfigError, DefwatchError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
+    if not m or int(m.group(1)) == 0:
+        raise ConfigError(f"--every {text!r}: use a number with a unit, such as 90s, 15m, 1h or 1d.")
+    return int(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise DefwatchError("no free local port for the Prefect server")
+
+
+def wait_healthy(api_url: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise DefwatchError(f"`prefect server start` exited with code {proc.returncode} before it was ready.")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise DefwatchError(f"The Prefect server at {api_url} did not answer /health within {timeout_s:.0f} s.")
+
+
+@contextlib.contextmanager
+def prefect_server(port: int, console=None) -> Iterator[str]:
+    """Yield the API URL of a usable Prefect server: PREFECT_API_URL's, or a local one we start."""
+    given = os.environ.get("PREFECT_API_URL")
+    if given:
+        wait_healthy(given.rstrip("/"), 30)
+        yield given.rstrip("/")
+        return
+    port = _free_port(port)
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true")}
+    if console is not None:
+        console.print(f"starting a local Prefect server on 127.0.0.1:{port} …")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        wait_healthy(api, 120, proc)
+        if console is not None:
+            console.print(f"Prefect server ready: UI at http://127.0.0.1:{port}, API at {api}")
+        yield api
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str | None, port: int,
+                 console=None, base_url: str | None = None, force: bool = False) -> None:
+    from flows.registry import load_feeds
+
+    load_feeds(feeds_file, base_url=base_url)  # fail on a bad registry before starting anything
+    with prefect_server(port, console) as api:
+        os.environ["PREFECT_API_URL"] = api
+        import flows.prefect_env  # noqa: F401
+
+        from flows.ingest import ingest_flow
+
+        if console is not None:
+            what = f"every {interval_s} s" if interval_s else f"on cron '{cron}'"
+            console.print(f"serving the ingest flow {what}; Ctrl-C stops it (and the server it started)")
+        ingest_flow.serve(
+            name="defwatch-ingest",
+            interval=timedelta(seconds=interval_s) if interval_s else None,
+            cron=cron,
+            parameters={"db": str(db.resolve()), "feeds_file": str(feeds_file.resolve()),
+                        "base_url": base_url, "force": force},
+            print_starting_message=console is not None,
+        )

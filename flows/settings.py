@@ -1,0 +1,106 @@
+"""One settings object: defaults < config file (defwatch.toml) < environment (DEFWATCH_*) < CLI flags.
+
+The config file is looked up at $DEFWATCH_CONFIG, else ./defwatch.toml; a file that
+does not parse is an error that names the file and line (never silently ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from flows.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "defwatch.toml"
+
+
+class FetchSettings(BaseModel):
+    concurrency: int = Field(16, ge=1, le=512, description="requests in flight, all hosts together")
+    per_host: int = Field(4, ge=1, le=64, description="requests in flight to one host")
+    timeout_s: float = Field(20.0, gt=0, description="connect/read timeout of one request")
+    total_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit of one request, body included")
+    max_bytes: int = Field(5_000_000, ge=1024, description="largest body read (after decompression)")
+    max_redirects: int = Field(5, ge=0, le=20)
+    user_agent: str = "defwatch/0.1 (+https://github.com/defwatch/defwatch; defence-news monitor)"
+    allow_private: bool = Field(False, description="allow article links to loopback/private addresses")
+
+
+class ScheduleSettings(BaseModel):
+    poll_interval_s: int = Field(900, ge=10, description="normal gap between two polls of a healthy feed")
+    backoff_base_s: int = Field(300, ge=1, description="first wait after a failure; doubles each time")
+    backoff_cap_s: int = Field(86_400, ge=60, description="longest wait between retries of a failing feed")
+    stale_factor: float = Field(4.0, gt=1, description="stale when silent for this many typical intervals")
+    stale_min_s: int = Field(172_800, ge=3600, description="never stale before this much silence")
+
+
+class Settings(BaseSettings):
+    """defwatch settings. Environment variables use the prefix DEFWATCH_ and `__` for nesting
+    (DEFWATCH_FETCH__CONCURRENCY=32)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEFWATCH_", env_nested_delimiter="__", extra="forbid")
+
+    db: Path = Field(Path("defwatch.duckdb"), description="DuckDB file of the event log")
+    feeds_file: Path = Field(Path("feeds.toml"), description="feed registry")
+    batch_size: int = Field(100, ge=1, le=5000, description="articles per fetch/clean/store batch")
+    workers: int = Field(0, ge=0, le=64, description="processes for cleaning pages; 0 = one per core")
+    fetch: FetchSettings = FetchSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def cleaning_workers(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]):
+        super().__init__(settings_cls)
+        self.path = Path(os.environ.get("DEFWATCH_CONFIG", DEFAULT_CONFIG_FILE))
+        self.data = read_toml(self.path, required="DEFWATCH_CONFIG" in os.environ)
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def read_toml(path: Path, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"Config file {path} (from DEFWATCH_CONFIG) does not exist.")
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}. Fix that line and run again.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from every source; CLI flags come in as overrides (None means 'not given')."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        sources = f"CLI flags, DEFWATCH_* environment variables, {os.environ.get('DEFWATCH_CONFIG', DEFAULT_CONFIG_FILE)}"
+        raise ConfigError(f"Invalid settings ({problems}). Looked in: {sources}.") from None

@@ -1,0 +1,174 @@
+"""Connections and migrations: the only place that opens the DuckDB file.
+
+DuckDB allows one read-write process per file, and a writer blocks readers
+too. defwatch therefore never keeps a connection open across network waits:
+the pipeline opens a write connection for each batch and closes it again, so
+a query from another process waits at most one batch write. Both sides retry
+on the lock error for a bounded time and then raise ``DatabaseBusyError``,
+whose message says what to do instead of showing DuckDB's raw lock error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+LOCK_WAIT_SECONDS = 30.0
+
+
+class WarehouseError(Exception):
+    """Base class of errors raised by the warehouse."""
+
+
+class DatabaseBusyError(WarehouseError):
+    """Another process holds the database file for writing."""
+
+
+class ReadOnlyViolation(WarehouseError):
+    """A statement tried to write through a read-only connection."""
+
+
+_LOCK_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
+
+
+def _holder_pid(exc: BaseException) -> str | None:
+    m = re.search(r"PID (\d+)", str(exc))
+    return m.group(1) if m else None
+
+
+def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                pid = _holder_pid(exc)
+                who = f" (process {pid})" if pid else ""
+                raise DatabaseBusyError(
+                    f"Another defwatch run{who} holds the database {path} for writing, and it did "
+                    f"not free it within {wait:.0f} s. Wait for that run to finish, or query an "
+                    f"export (`defwatch export`) instead."
+                ) from None
+            time.sleep(delay + random.uniform(0, delay))
+            delay = min(delay * 2, 1.0)
+
+
+def _secure_new_file(path: Path) -> None:
+    """Create the database file owner-only before DuckDB writes anything into it."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    # DuckDB refuses an existing zero-byte file that is not a database; remove it
+    # and let DuckDB create it under our umask instead.
+    path.unlink()
+
+
+@contextlib.contextmanager
+def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-write connection with the schema migrated."""
+    path = Path(path)
+    _secure_new_file(path)
+    old_umask = os.umask(0o077)
+    try:
+        con = _open(path, read_only=False, wait=wait)
+    finally:
+        os.umask(old_umask)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def read_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection: any statement that writes fails."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseError(
+            f"No database at {path}. Run `defwatch demo` or `defwatch ingest` first, "
+            f"or point --db / DEFWATCH_DB at an existing file."
+        )
+    con = _open(path, read_only=True, wait=wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: a crash inside leaves the file as it was before."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    out = []
+    for entry in resources.files("warehouse.migrations").iterdir():
+        m = re.fullmatch(r"(\d{3})_(\w+)\.sql", entry.name)
+        if m:
+            out.append((int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+SCHEMA_VERSION = max(v for v, _, _ in _migrations())
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the file's schema version, each in one transaction."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise WarehouseError(
+            f"The database has schema version {current}, newer than this defwatch "
+            f"understands ({SCHEMA_VERSION}). Upgrade defwatch."
+        )
+    for version, name, sql in _migrations():
+        if version <= current:
+            continue
+        con.execute("BEGIN")
+        try:
+            if version == 1:
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version ("
+                    "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+                )
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
