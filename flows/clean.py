@@ -57,7 +57,7 @@ def looks_binary(body: bytes) -> bool:
     if head.count(b"\x00") > 0:
         return True
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
-    return controls / len(head) > 0.05
+    return controls / len(head) > 0.3
 
 
 def clean_page(body: bytes, url: str, content_type: str = "") -> CleanResult:

@@ -91,14 +91,19 @@ class _RichReporter:
 
 
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
-                overrides: dict | None = None) -> dict:
+                overrides: dict | None = None, wait: float = 0.0) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows import progress as prog
     from flows.registry import load_feeds
 
-    # Validate the registry before Prefect starts (and before the database is touched).
+    from flows.runlock import run_lock
+
+    # Validate the registry before Prefect starts (and before the database is touched), and say
+    # plainly if another run holds the database (the flow enforces the lock itself as well).
     load_feeds(feeds_file, base_url=base_url)
+    with run_lock(db, wait_s=wait):
+        pass
     with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
         from flows.ingest import ingest_flow
         from flows.prefect_env import quiet_heartbeats
@@ -107,7 +112,7 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
         prog.set_reporter(_RichReporter(bars))
         try:
             return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
-                               settings_overrides=overrides)
+                               settings_overrides=overrides, lock_wait_s=wait)
         finally:
             prog.set_reporter(None)
 
@@ -140,6 +145,7 @@ def ingest(
     db: DbOption = Path("defwatch.duckdb"),
     feeds: FeedsOption = Path("feeds.toml"),
     force: Annotated[bool, typer.Option(help="Poll every enabled feed now, even those not yet due.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest run on the same database.")] = 0.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
 ) -> None:
     """Poll the due feeds once, store new articles, and record the run.
@@ -147,7 +153,7 @@ def ingest(
     Feeds are polled with conditional GET; a feed that failed waits longer each time (never given up).
     Runs once and exits: for a schedule use `defwatch serve`.
     """
-    summary = _run_ingest(db, feeds, None, force)
+    summary = _run_ingest(db, feeds, None, force, wait=wait)
     _emit_summary(summary, db, json_out)
 
 

@@ -197,7 +197,10 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return "bad_url", f"{url!r} is not an http(s) address; only http and https are fetched"
-        if req.trusted or self.settings.allow_private:
+        if self.settings.allow_private:
+            return None
+        # Trust covers the operator's own host only: a redirect elsewhere is checked like any link.
+        if req.trusted and parts.hostname == urlsplit(req.url).hostname:
             return None
         reason = await asyncio.to_thread(blocked_reason, url)  # DNS lookup off the event loop
         return ("blocked_address", f"not fetched: {reason}") if reason else None

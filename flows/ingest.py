@@ -116,8 +116,12 @@ def ingest_flow(
     base_url: str | None = None,
     force: bool = False,
     settings_overrides: dict[str, Any] | None = None,
+    lock_wait_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Poll every due feed, store new articles, and record the run. Returns the run row."""
+    """Poll every due feed, store new articles, and record the run. Returns the run row.
+
+    Only one ingest runs per database: another one waits ``lock_wait_s`` for it, then gives up
+    with a clear message (nothing is written by the run that gave up)."""
     log = get_run_logger()
     settings = load_settings(db=db, feeds_file=feeds_file, **(settings_overrides or {}))
     feeds = [f for f in load_feeds(Path(feeds_file), base_url=base_url) if f.enabled]
@@ -125,7 +129,7 @@ def ingest_flow(
     from prefect.runtime import flow_run
 
     run_id = uuid.uuid4().hex[:12]
-    with run_lock(db_path):
+    with run_lock(db_path, wait_s=lock_wait_s):
         return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url)
 
 

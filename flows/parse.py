@@ -104,11 +104,14 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
             content=content,
         ))
     problem = d.get("bozo_exception")
+    # A missing or odd Content-Type, or a charset override, says nothing about the feed itself.
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    bozo = bool(d.get("bozo")) and not isinstance(problem, benign)
     if out.entries:
-        if d.get("bozo") and problem is not None and not isinstance(problem, feedparser.CharacterEncodingOverride):
+        if bozo and problem is not None:
             out.warning = f"malformed feed, {len(out.entries)} entries recovered: {_describe(problem)}"
         return out
-    if out.version and not d.get("bozo"):
+    if out.version and not bozo:
         out.warning = f"{url} is a well-formed {out.version} feed with no entries"
         return out
     looks_html = b"<html" in body[:2048].lower()

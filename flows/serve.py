@@ -34,7 +34,7 @@ def parse_interval(text: str) -> int:
 
 
 def _free_port(preferred: int) -> int:
-    for port in (preferred, 0):
+    for port in ((preferred, 0) if preferred else (0,)):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -108,6 +108,7 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
             interval=timedelta(seconds=interval_s) if interval_s else None,
             cron=cron,
             parameters={"db": str(db.resolve()), "feeds_file": str(feeds_file.resolve()),
-                        "base_url": base_url, "force": force},
+                        "base_url": base_url, "force": force, "lock_wait_s": 600},
+            limit=1,  # scheduled runs never overlap: one writer per database
             print_starting_message=console is not None,
         )

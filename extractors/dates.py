@@ -1,0 +1,253 @@
+"""Date expressions: find them in a sentence and resolve them against a publication date.
+
+A small hand-written grammar (months, weekdays, seasons, relative expressions, years)
+over the vocabulary in data/dates.toml. Resolution follows EVENTS.md: a day gives
+YYYY-MM-DD, a month YYYY-MM, a year or season YYYY; "last week" / "next week" give the
+month. The direction of bare months and weekdays follows the tense of the event
+(``future=True`` for planned events).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from .rules import RuleSet
+
+__all__ = ["DateMention", "find_dates", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    start: int  # offsets in the searched string
+    end: int
+    text: str
+    kind: str  # weekday | monthday | monthyear | month | year | rel | season | deictic
+    prep: str  # lower-cased leading word(s), e.g. "in", "last", "late last"
+    month: int = 0
+    day: int = 0
+    year: int = 0
+    weekday: int = -1
+    unit: str = ""  # rel: year|month|week|weekend ; deictic: today|yesterday|tomorrow
+    rel: str = ""  # last|this|next
+    excluded: bool = False  # horizon / expiry / duration: never an event date
+
+
+class _Grammar:
+    def __init__(self, rules: RuleSet) -> None:
+        months = sorted(rules.months, key=len, reverse=True)
+        mo = "|".join(m.capitalize() for m in months)
+        wd = "|".join(w.capitalize() for w in sorted(rules.weekdays, key=len, reverse=True))
+        se = "|".join(sorted(rules.seasons, key=len, reverse=True))
+        M = rf"(?P<m>(?:{mo})\.?)"
+        Y = r"(?P<y>(?:19|20)\d{2})"
+        self.months = rules.months
+        self.weekdays = rules.weekdays
+        self.seasons = rules.seasons
+        mod = r"(?:(?:early|late|mid|earlier|later)[- ]\s*)"
+        self.patterns = [
+            ("monthday", re.compile(rf"\b{M}\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b(?:,?\s+{Y}\b)?")),
+            ("monthday", re.compile(rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?{M}(?:,?\s+{Y}\b)?")),
+            ("monthyear", re.compile(rf"\b(?:(?P<p>in|since|until|by|from|to|through|during|before|after|expire in|expires in)\s+)?{mod}?{M}\s+{Y}\b")),
+            ("weekday", re.compile(rf"\b(?P<p>(?:(?:late|early)\s+)?(?:on\s+)?(?:last|next|this|on)?)\s*(?P<w>{wd})(?:\s+(?:morning|afternoon|evening|night))?\b", re.I)),
+            ("month", re.compile(rf"\b(?P<p>in|last|this|next|since|until|by|for|from|through|during|before|after|(?:in\s+)?(?:early|late|mid)[- ]?|earlier\s+in|later\s+in)\s*{M}(?!\s*\d)\b")),
+            ("rel", re.compile(rf"\b(?P<p>{mod}?)(?P<r>last|this|next|the\s+coming|the\s+following)\s+(?P<u>year|month|week|weekend)\b", re.I)),
+            ("season", re.compile(rf"\b(?P<p>(?:(?:in|during|by|until|since|this|last|next|early|late|the|of)\s+)+)(?P<s>{se})\b(?:\s+(?:of\s+)?{Y})?", re.I)),
+            ("year", re.compile(rf"\b(?P<p>in|during|since|until|by|from|to|through|before|after|(?:in\s+)?(?:early|late|mid)[- ]?)\s*{Y}\b(?!\s*(?:%|percent|per cent|billion|million|-))", re.I)),
+            ("deictic", re.compile(r"\b(?P<u>today|tonight|yesterday|tomorrow)\b", re.I)),
+        ]
+        ex = sorted(rules.excluded_prefixes, key=len, reverse=True)
+        self.excluded_before = re.compile(r"(?:^|\W)(?:" + "|".join(re.escape(e) for e in ex) + r")\s*$", re.I)
+        self.excluded_words = {e for e in ex if " " not in e}
+
+
+_GRAMMARS: dict[int, tuple[RuleSet, _Grammar]] = {}
+
+
+def _grammar(rules: RuleSet) -> _Grammar:
+    hit = _GRAMMARS.get(id(rules))
+    if hit is None or hit[0] is not rules:
+        if len(_GRAMMARS) > 8:
+            _GRAMMARS.clear()
+        hit = (rules, _Grammar(rules))
+        _GRAMMARS[id(rules)] = hit
+    return hit[1]
+
+
+def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
+    g = _grammar(rules)
+    found: list[DateMention] = []
+    taken: list[tuple[int, int]] = []
+    for kind, rx in g.patterns:
+        for m in rx.finditer(s):
+            a, b = m.start(), m.end()
+            if kind == "weekday":
+                # trim leading space of an empty prefix
+                while a < b and s[a].isspace():
+                    a += 1
+            if a >= b or any(not (b <= x or a >= y) for x, y in taken):
+                continue
+            gd = m.groupdict()
+            prep = (gd.get("p") or "").strip().lower()
+            prep = re.sub(r"\s+", " ", prep)
+            dm = _build(kind, m, s[a:b], a, b, prep, g)
+            if dm is None:
+                continue
+            before = s[max(0, a - 30):a]
+            first = prep.split(" ")[0] if prep else ""
+            excl = bool(g.excluded_before.search(before)) or first in g.excluded_words
+            if kind == "year" and first in ("from", "to", "through", "after", "before", "since", "until", "by"):
+                excl = True
+            if excl:
+                dm = DateMention(**{**_asdict(dm), "excluded": True})
+            taken.append((a, b))
+            found.append(dm)
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def _asdict(d: DateMention) -> dict:
+    return {k: getattr(d, k) for k in DateMention.__slots__}
+
+
+def _build(kind: str, m: re.Match, text: str, a: int, b: int, prep: str, g: _Grammar) -> DateMention | None:
+    gd = m.groupdict()
+    if kind in ("monthday", "monthyear", "month"):
+        mon = g.months.get(gd["m"].rstrip(".").lower())
+        if not mon:
+            return None
+        if gd["m"].rstrip(".") == "May" and kind == "month" and prep in ("", "this"):
+            pass
+        if kind == "monthday":
+            day = int(gd["d"])
+            if not 1 <= day <= 31:
+                return None
+            y = int(gd["y"]) if gd.get("y") else 0
+            return DateMention(a, b, text, kind, prep, month=mon, day=day, year=y)
+        if kind == "monthyear":
+            return DateMention(a, b, text, kind, prep, month=mon, year=int(gd["y"]))
+        return DateMention(a, b, text, kind, prep, month=mon)
+    if kind == "weekday":
+        w = g.weekdays.get(gd["w"].lower())
+        if w is None:
+            return None
+        if not gd["w"][0].isupper():
+            return None
+        return DateMention(a, b, text, kind, prep, weekday=w)
+    if kind == "rel":
+        r = re.sub(r"\s+", " ", gd["r"].lower())
+        r = {"the coming": "next", "the following": "next"}.get(r, r)
+        return DateMention(a, b, text, kind, prep, unit=gd["u"].lower(), rel=r)
+    if kind == "season":
+        season = g.seasons.get(gd["s"].lower())
+        words = prep.split()
+        if not words or words == ["the"]:
+            return None
+        if gd["s"].lower() == "fall" and not any(w in ("in", "this", "last", "next", "during") for w in words):
+            return None
+        rel = "last" if "last" in words else "next" if "next" in words else "this" if "this" in words else ""
+        y = int(gd["y"]) if gd.get("y") else 0
+        return DateMention(a, b, text, kind, prep, month=season, rel=rel, year=y)
+    if kind == "year":
+        return DateMention(a, b, text, kind, prep, year=int(gd["y"]))
+    if kind == "deictic":
+        return DateMention(a, b, text, kind, prep, unit=gd["u"].lower())
+    return None  # pragma: no cover
+
+
+def _safe_date(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def resolve(d: DateMention, pub: dt.date | None, future: bool | None) -> str | None:
+    """Resolve a mention to YYYY-MM-DD / YYYY-MM / YYYY. None when it cannot be resolved."""
+    if d.excluded:
+        return None
+    if d.kind == "year":
+        return f"{d.year:04d}"
+    if d.kind == "monthyear":
+        return f"{d.year:04d}-{d.month:02d}"
+    if d.kind == "monthday" and d.year:
+        x = _safe_date(d.year, d.month, d.day)
+        return x.isoformat() if x else f"{d.year:04d}-{d.month:02d}"
+    if d.kind == "season" and d.year:
+        return f"{d.year:04d}"
+    if pub is None:
+        return None
+    y, mo = pub.year, pub.month
+    if d.kind == "deictic":
+        delta = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}[d.unit]
+        return (pub + dt.timedelta(days=delta)).isoformat()
+    if d.kind == "weekday":
+        p = d.prep
+        if "last" in p:
+            back = (pub.weekday() - d.weekday) % 7 or 7
+            return (pub - dt.timedelta(days=back)).isoformat()
+        if "next" in p:
+            ahead = (d.weekday - pub.weekday()) % 7 or 7
+            return (pub + dt.timedelta(days=ahead)).isoformat()
+        if future:
+            return (pub + dt.timedelta(days=(d.weekday - pub.weekday()) % 7)).isoformat()
+        return (pub - dt.timedelta(days=(pub.weekday() - d.weekday) % 7)).isoformat()
+    if d.kind == "monthday":
+        cands = [x for x in (_safe_date(y + k, d.month, d.day) for k in (-1, 0, 1)) if x]
+        if not cands:
+            return None
+        if future:
+            fut = [x for x in cands if x >= pub]
+            best = min(fut) if fut else min(cands, key=lambda x: abs((x - pub).days))
+        elif future is False:
+            past = [x for x in cands if x <= pub]
+            best = max(past) if past else min(cands, key=lambda x: abs((x - pub).days))
+        else:
+            best = min(cands, key=lambda x: abs((x - pub).days))
+        return best.isoformat()
+    if d.kind == "month":
+        p = d.prep
+        m = d.month
+        if "last" in p:
+            yy = y if m < mo else y - 1
+        elif "next" in p:
+            yy = y if m > mo else y + 1
+        elif "this" in p:
+            yy = y
+        elif future:
+            yy = y if m >= mo else y + 1
+        else:
+            yy = y if m <= mo else y - 1
+        return f"{yy:04d}-{m:02d}"
+    if d.kind == "rel":
+        if d.unit == "year":
+            return f"{y + {'last': -1, 'this': 0, 'next': 1}[d.rel]:04d}"
+        if d.unit == "month":
+            k = {"last": -1, "this": 0, "next": 1}[d.rel]
+            mm = mo + k
+            yy = y + (mm - 1) // 12
+            mm = (mm - 1) % 12 + 1
+            return f"{yy:04d}-{mm:02d}"
+        if d.unit == "week":
+            x = pub + dt.timedelta(days={"last": -7, "this": 0, "next": 7}[d.rel])
+            return f"{x.year:04d}-{x.month:02d}"
+        if d.unit == "weekend":
+            sat = pub + dt.timedelta(days=(5 - pub.weekday()) % 7)
+            if d.rel == "last":
+                sat = pub - dt.timedelta(days=(pub.weekday() - 5) % 7 or 7)
+            elif d.rel == "next":
+                sat = sat + dt.timedelta(days=7)
+            return f"{sat.year:04d}-{sat.month:02d}"
+    if d.kind == "season":
+        start = d.month
+        if d.rel == "this":
+            return f"{y:04d}"
+        if d.rel == "last":
+            return f"{(y if start < mo else y - 1):04d}"
+        if d.rel == "next":
+            return f"{(y if start > mo else y + 1):04d}"
+        if future:
+            return f"{(y if mo <= start + 2 else y + 1):04d}"
+        return f"{(y if mo >= start else y - 1):04d}"
+    return None

@@ -1,0 +1,517 @@
+"""Load, validate and compile the rule data in ``extractors/data``.
+
+The data is loaded once (``get_rules()`` caches the default rule set). ``load_rules(path)``
+loads another directory, which is how tests exercise validation errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+from .errors import RuleDataError
+
+__all__ = ["RuleSet", "load_rules", "get_rules", "DATA_DIR", "DATA_FILES", "compute_version"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_FILES = ("actors.toml", "countries.tsv", "dates.toml", "triggers.toml")
+
+PARTNERSHIP_STATUSES = {"planned", "negotiating", "signed", "extended", "suspended", "cancelled"}
+SUMMIT_STATUSES = {"planned", "held", "cancelled"}
+
+
+# --------------------------------------------------------------------------- schema helpers
+
+def _type_name(t: Any) -> str:
+    return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(t, str(t))
+
+
+def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> dict:
+    """schema: key -> (type, required). Rejects unknown keys, missing keys and wrong types."""
+    if not isinstance(obj, dict):
+        raise RuleDataError("E104", f"expected a table, got {type(obj).__name__}", where)
+    for key in obj:
+        if key not in schema:
+            raise RuleDataError("E102", f"unknown key {key!r} (known: {', '.join(sorted(schema))})", f"{where}.{key}")
+    for key, (typ, required) in schema.items():
+        if key not in obj:
+            if required:
+                raise RuleDataError("E103", f"missing required key {key!r}", where)
+            continue
+        val = obj[key]
+        if typ is float:
+            ok = isinstance(val, (int, float)) and not isinstance(val, bool)
+        elif typ is int:
+            ok = isinstance(val, int) and not isinstance(val, bool)
+        else:
+            ok = isinstance(val, typ)
+        if not ok:
+            raise RuleDataError("E104", f"{key!r} must be a {_type_name(typ)}, got {type(val).__name__}", f"{where}.{key}")
+    return obj
+
+
+def _check_strings(values: Any, where: str, *, allow_empty_list: bool = False) -> list[str]:
+    if not isinstance(values, list):
+        raise RuleDataError("E104", "expected a list of strings", where)
+    if not values and not allow_empty_list:
+        raise RuleDataError("E105", "empty pattern group", where)
+    out = []
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise RuleDataError("E104", f"item {i} must be a string, got {type(v).__name__}", where)
+        if not v.strip():
+            raise RuleDataError("E107", f"item {i} is an empty string", where)
+        out.append(v.strip())
+    return out
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleDataError("E100", f"cannot read {path.name}: {exc}", path.name) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RuleDataError("E101", f"cannot parse {path.name}: {exc}", path.name) from None
+
+
+def compute_version(data_dir: Path = DATA_DIR) -> str:
+    h = hashlib.sha256()
+    for name in DATA_FILES:
+        p = data_dir / name
+        h.update(name.encode())
+        h.update(b"\0")
+        try:
+            h.update(p.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+        h.update(b"\0")
+    return "rules-" + h.hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------- compiled rule set
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One meaning of a surface form."""
+
+    kind: str  # country | demonym | metonym | place | bloc | firm | person | blocker | coref
+    name: str  # canonical actor (or place) name; "" for blockers
+    extra: str = ""  # person role, coref phrase, bloc id
+
+
+@dataclass
+class TriggerDef:
+    id: str
+    type: str  # partnership | summit
+    confidence: float
+    needs_leaders: bool = False
+    verb: bool = False
+    firms: bool = False
+
+
+@dataclass
+class StatusDef:
+    id: str
+    type: str
+    status: str
+    rank: int
+
+
+@dataclass
+class RuleSet:
+    version: str
+    actor_ac: Any
+    cue_ac: Any
+    actor_kind: dict[str, str] = field(default_factory=dict)  # canonical -> country|bloc|firm
+    capital_of: dict[str, str] = field(default_factory=dict)  # country canonical -> capital
+    bloc_members: dict[str, list[str]] = field(default_factory=dict)
+    bloc_coref: dict[str, list[str]] = field(default_factory=dict)  # coref phrase -> blocs
+    alias_to_canonical: dict[str, str] = field(default_factory=dict)  # casefolded surface -> canonical
+    place_names: dict[str, str] = field(default_factory=dict)  # surface -> canonical place
+    triggers: dict[str, TriggerDef] = field(default_factory=dict)
+    statuses: dict[str, StatusDef] = field(default_factory=dict)
+    months: dict[str, int] = field(default_factory=dict)
+    weekdays: dict[str, int] = field(default_factory=dict)
+    seasons: dict[str, int] = field(default_factory=dict)
+    excluded_prefixes: list[str] = field(default_factory=list)
+    future_cues: list[str] = field(default_factory=list)
+    negation: frozenset = frozenset()
+    report_verbs: list[str] = field(default_factory=list)
+    pair_nouns: list[str] = field(default_factory=list)
+    firm_nouns: list[str] = field(default_factory=list)
+    firm_descriptors: list[str] = field(default_factory=list)
+    firm_suffixes: list[str] = field(default_factory=list)
+    legal_forms: list[str] = field(default_factory=list)
+    np_negative: frozenset = frozenset()
+
+    def canonical(self, name: str) -> str:
+        """Alias normalisation used by scoring: 'UK' -> 'United Kingdom'."""
+        key = _fold(name)
+        return self.alias_to_canonical.get(key, name.strip())
+
+
+def _fold(s: str) -> str:
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = s.replace("’", "'").casefold().strip()
+    if s.startswith("the "):
+        s = s[4:]
+    return re.sub(r"\s+", " ", s)
+
+
+def _variants(surface: str) -> set[str]:
+    out = {surface}
+    if surface[:1].islower():
+        out.add(surface[:1].upper() + surface[1:])
+    if "’" in surface:
+        out.add(surface.replace("’", "'"))
+    if "'" in surface:
+        out.add(surface.replace("'", "’"))
+    return out
+
+
+# --------------------------------------------------------------------------- loaders
+
+def _load_countries(path: Path) -> list[dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleDataError("E100", f"cannot read {path.name}: {exc}", path.name) from None
+    except UnicodeDecodeError as exc:
+        raise RuleDataError("E101", f"{path.name} is not UTF-8: {exc}", path.name) from None
+    rows = []
+    seen = set()
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        where = f"{path.name}:{lineno}"
+        if len(cols) != 5:
+            raise RuleDataError("E101", f"expected 5 tab-separated columns, got {len(cols)}", where)
+        code, name, aliases, demonyms, capitals = (c.strip() for c in cols)
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise RuleDataError("E107", f"bad country code {code!r}", where)
+        if not name:
+            raise RuleDataError("E103", "missing canonical name", where)
+        if code in seen:
+            raise RuleDataError("E106", f"duplicate country code {code}", where)
+        seen.add(code)
+        split = lambda s: [x.strip() for x in s.split(";") if x.strip()]  # noqa: E731
+        rows.append({"code": code, "name": name, "aliases": split(aliases), "demonyms": split(demonyms), "capitals": split(capitals)})
+    if not rows:
+        raise RuleDataError("E105", "no countries defined", path.name)
+    return rows
+
+
+def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
+    data_dir = Path(data_dir)
+    actors = _read_toml(data_dir / "actors.toml")
+    triggers = _read_toml(data_dir / "triggers.toml")
+    dates = _read_toml(data_dir / "dates.toml")
+    countries = _load_countries(data_dir / "countries.tsv")
+
+    meta_schema = {"schema": (int, True), "description": (str, False)}
+
+    # ---------------------------------------------------------------- actors.toml
+    _check_table(actors, {"meta": (dict, True), "bloc": (list, True), "firm": (list, True), "person": (list, True),
+                          "places": (dict, True), "blockers": (dict, True)}, "actors.toml")
+    _check_table(actors["meta"], meta_schema, "actors.toml.meta")
+    if actors["meta"]["schema"] != 1:
+        raise RuleDataError("E107", f"unsupported schema version {actors['meta']['schema']}", "actors.toml.meta.schema")
+
+    surfaces: dict[str, list[Entry]] = {}
+    alias_map: dict[str, str] = {}
+    actor_kind: dict[str, str] = {}
+    capital_of: dict[str, str] = {}
+    place_names: dict[str, str] = {}
+    country_names: set[str] = set()
+
+    def add(surface: str, entry: Entry, where: str) -> None:
+        for v in _variants(surface):
+            lst = surfaces.setdefault(v, [])
+            if entry in lst:
+                continue
+            # one surface may carry a place and an actor meaning, but not two different actors of one kind
+            for other in lst:
+                if other.kind == entry.kind and other.name != entry.name and entry.kind not in ("place", "coref"):
+                    raise RuleDataError("E108", f"{surface!r} maps to both {other.name!r} and {entry.name!r}", where)
+            lst.append(entry)
+
+    def add_alias(surface: str, canonical: str) -> None:
+        alias_map.setdefault(_fold(surface), canonical)
+
+    # countries (pycountry is the base for official names and non-sovereign territories)
+    try:
+        import pycountry
+    except ImportError:  # pragma: no cover
+        pycountry = None
+    by_code = {}
+    for row in countries:
+        name = row["name"]
+        where = f"countries.tsv:{row['code']}"
+        by_code[row["code"]] = row
+        country_names.add(name)
+        actor_kind[name] = "country"
+        add(name, Entry("country", name), where)
+        add_alias(name, name)
+        for a in row["aliases"]:
+            add(a, Entry("country", name), where)
+            add_alias(a, name)
+        for d in row["demonyms"]:
+            add(d, Entry("demonym", name), where)
+        first_cap = None
+        for c in row["capitals"]:
+            place_only = c.startswith("~")
+            c = c.lstrip("~").strip()
+            if not c:
+                raise RuleDataError("E107", "empty capital", where)
+            if first_cap is None:
+                first_cap = c
+            place_names.setdefault(c, c)
+            if place_only:
+                add(c, Entry("place", c), where)
+            else:
+                add(c, Entry("metonym", name, c), where)
+                add(c, Entry("place", c), where)
+        if first_cap:
+            capital_of[name] = first_cap
+    if pycountry is not None:
+        for pc in pycountry.countries:
+            row = by_code.get(pc.alpha_2)
+            if row is not None:
+                off = getattr(pc, "official_name", None)
+                if off:
+                    off = re.sub(r"^the ", "", off)
+                    if off not in surfaces:
+                        add(off, Entry("country", row["name"]), f"pycountry:{pc.alpha_2}")
+                        add_alias(off, row["name"])
+                add_alias(pc.name, row["name"])
+            else:
+                # territories: places (and never parties)
+                nm = getattr(pc, "common_name", None) or pc.name
+                if "," in nm or nm in surfaces:
+                    continue
+                add(nm, Entry("place", nm), f"pycountry:{pc.alpha_2}")
+                place_names.setdefault(nm, nm)
+
+    bloc_members: dict[str, list[str]] = {}
+    bloc_coref: dict[str, list[str]] = {}
+    ids: set[str] = set()
+
+    def check_id(i: str, where: str) -> None:
+        if not i.strip():
+            raise RuleDataError("E107", "empty id", where)
+        if i in ids:
+            raise RuleDataError("E106", f"duplicate id {i!r}", where)
+        ids.add(i)
+
+    for n, b in enumerate(actors["bloc"]):
+        where = f"actors.toml.bloc[{n}]"
+        _check_table(b, {"id": (str, True), "name": (str, True), "aliases": (list, True), "metonyms": (list, False),
+                         "coref": (list, False), "members": (list, False)}, where)
+        check_id(b["id"], where)
+        name = b["name"].strip()
+        if not name:
+            raise RuleDataError("E107", "empty name", where)
+        actor_kind[name] = "bloc"
+        add(name, Entry("bloc", name), where)
+        add_alias(name, name)
+        for a in _check_strings(b["aliases"], where + ".aliases", allow_empty_list=True):
+            add(a, Entry("bloc", name), where)
+            add_alias(a, name)
+        for m in _check_strings(b.get("metonyms", []), where + ".metonyms", allow_empty_list=True):
+            # a bloc metonym replaces any country meaning of the same surface (Brussels)
+            for v in _variants(m):
+                surfaces[v] = [e for e in surfaces.get(v, []) if e.kind != "metonym"]
+            add(m, Entry("metonym", name, m), where)
+            add(m, Entry("place", m), where)
+            place_names.setdefault(m, m)
+        for c in _check_strings(b.get("coref", []), where + ".coref", allow_empty_list=True):
+            bloc_coref.setdefault(c.lower(), []).append(name)
+            add(c, Entry("coref", name, c.lower()), where)
+        if "members" in b:
+            members = _check_strings(b["members"], where + ".members")
+            for m in members:
+                if m not in country_names:
+                    raise RuleDataError("E109", f"member {m!r} is not a known country", where + ".members")
+            bloc_members[name] = members
+
+    for n, f in enumerate(actors["firm"]):
+        where = f"actors.toml.firm[{n}]"
+        _check_table(f, {"id": (str, True), "name": (str, True), "aliases": (list, True)}, where)
+        check_id(f["id"], where)
+        name = f["name"].strip()
+        if not name:
+            raise RuleDataError("E107", "empty name", where)
+        actor_kind[name] = "firm"
+        add(name, Entry("firm", name), where)
+        add_alias(name, name)
+        for a in _check_strings(f["aliases"], where + ".aliases", allow_empty_list=True):
+            add(a, Entry("firm", name), where)
+            add_alias(a, name)
+
+    for n, p in enumerate(actors["person"]):
+        where = f"actors.toml.person[{n}]"
+        _check_table(p, {"id": (str, True), "country": (str, True), "role": (str, True), "names": (list, True)}, where)
+        check_id(p["id"], where)
+        if p["role"] not in ("head", "official"):
+            raise RuleDataError("E107", f"role must be 'head' or 'official', got {p['role']!r}", where + ".role")
+        if p["country"] not in actor_kind:
+            raise RuleDataError("E109", f"unknown country or bloc {p['country']!r}", where + ".country")
+        for nm in _check_strings(p["names"], where + ".names"):
+            add(nm, Entry("person", p["country"], p["role"]), where)
+
+    places = _check_table(actors["places"], {"cities": (list, True)}, "actors.toml.places")
+    for c in _check_strings(places["cities"], "actors.toml.places.cities"):
+        add(c, Entry("place", c), "actors.toml.places")
+        place_names.setdefault(c, c)
+
+    blockers = _check_table(actors["blockers"], {"phrases": (list, True)}, "actors.toml.blockers")
+    for bl in _check_strings(blockers["phrases"], "actors.toml.blockers.phrases"):
+        add(bl, Entry("blocker", ""), "actors.toml.blockers")
+
+    actor_ac = ahocorasick.Automaton()
+    for surface, entries in surfaces.items():
+        actor_ac.add_word(surface, (surface, tuple(entries)))
+    actor_ac.make_automaton()
+
+    # ---------------------------------------------------------------- triggers.toml
+    _check_table(triggers, {"meta": (dict, True), "partnership": (list, True), "summit": (list, True),
+                            "context": (dict, True), "filters": (dict, True), "status": (list, True),
+                            "coref": (dict, True)}, "triggers.toml")
+    _check_table(triggers["meta"], meta_schema, "triggers.toml.meta")
+    cues: dict[str, list[tuple[str, str]]] = {}
+
+    def add_cue(term: str, cat: str, payload: str, where: str) -> None:
+        t = term.lower().replace("’", "'")
+        for v in {t, t.replace("'", "’")}:
+            lst = cues.setdefault(v, [])
+            if (cat, payload) not in lst:
+                lst.append((cat, payload))
+
+    trig_defs: dict[str, TriggerDef] = {}
+    for kind in ("partnership", "summit"):
+        if not triggers[kind]:
+            raise RuleDataError("E105", f"no {kind} trigger groups", f"triggers.toml.{kind}")
+        for n, t in enumerate(triggers[kind]):
+            where = f"triggers.toml.{kind}[{n}]"
+            _check_table(t, {"id": (str, True), "terms": (list, True), "confidence": (float, True),
+                             "needs_leaders": (bool, False), "verb": (bool, False), "firms": (bool, False)}, where)
+            check_id(t["id"], where)
+            if not 0 < t["confidence"] <= 1:
+                raise RuleDataError("E107", "confidence must be in (0, 1]", where + ".confidence")
+            trig_defs[t["id"]] = TriggerDef(t["id"], kind, float(t["confidence"]), t.get("needs_leaders", False),
+                                            t.get("verb", False), t.get("firms", False))
+            for term in _check_strings(t["terms"], where + ".terms"):
+                add_cue(term, "P" if kind == "partnership" else "S", t["id"], where)
+
+    ctx = _check_table(triggers["context"], {"defence": (list, True), "not_defence": (list, True), "leaders": (list, True),
+                                              "mountain": (list, True), "conference": (list, True)}, "triggers.toml.context")
+    for key, cat in (("defence", "DEF"), ("not_defence", "NOTDEF"), ("leaders", "LEAD"), ("mountain", "MOUNT"), ("conference", "CONF")):
+        for term in _check_strings(ctx[key], f"triggers.toml.context.{key}"):
+            add_cue(term, cat, key, "triggers.toml.context")
+
+    flt = _check_table(triggers["filters"], {"np_negative": (list, True), "purchase": (list, True), "sector_negative": (list, True),
+                                              "denial": (list, True), "hypothetical": (list, True), "negation": (list, True),
+                                              "report_verbs": (list, True)}, "triggers.toml.filters")
+    for key, cat in (("purchase", "BUY"), ("sector_negative", "SECTOR"), ("denial", "DENY"), ("hypothetical", "HYPO")):
+        for term in _check_strings(flt[key], f"triggers.toml.filters.{key}"):
+            add_cue(term, cat, key, "triggers.toml.filters")
+    np_negative = frozenset(x.lower() for x in _check_strings(flt["np_negative"], "triggers.toml.filters.np_negative"))
+    negation = frozenset(x.lower() for x in _check_strings(flt["negation"], "triggers.toml.filters.negation"))
+    report_verbs = _check_strings(flt["report_verbs"], "triggers.toml.filters.report_verbs")
+
+    status_defs: dict[str, StatusDef] = {}
+    if not triggers["status"]:
+        raise RuleDataError("E105", "no status groups", "triggers.toml.status")
+    for n, s in enumerate(triggers["status"]):
+        where = f"triggers.toml.status[{n}]"
+        _check_table(s, {"id": (str, True), "type": (str, True), "status": (str, True), "rank": (int, True), "terms": (list, True)}, where)
+        check_id(s["id"], where)
+        if s["type"] not in ("partnership", "summit"):
+            raise RuleDataError("E107", f"type must be partnership or summit, got {s['type']!r}", where + ".type")
+        allowed = PARTNERSHIP_STATUSES if s["type"] == "partnership" else SUMMIT_STATUSES
+        if s["status"] not in allowed:
+            raise RuleDataError("E107", f"status {s['status']!r} not allowed for {s['type']} (allowed: {sorted(allowed)})", where + ".status")
+        status_defs[s["id"]] = StatusDef(s["id"], s["type"], s["status"], s["rank"])
+        for term in _check_strings(s["terms"], where + ".terms"):
+            add_cue(term, "ST", s["id"], where)
+
+    co = _check_table(triggers["coref"], {"pair_nouns": (list, True), "firm_nouns": (list, True), "firm_descriptors": (list, True),
+                                           "firm_suffixes": (list, True), "legal_forms": (list, True)}, "triggers.toml.coref")
+    pair_nouns = _check_strings(co["pair_nouns"], "triggers.toml.coref.pair_nouns")
+    firm_nouns = _check_strings(co["firm_nouns"], "triggers.toml.coref.firm_nouns")
+    firm_descriptors = _check_strings(co["firm_descriptors"], "triggers.toml.coref.firm_descriptors")
+    firm_suffixes = _check_strings(co["firm_suffixes"], "triggers.toml.coref.firm_suffixes")
+    legal_forms = _check_strings(co["legal_forms"], "triggers.toml.coref.legal_forms")
+
+    cue_ac = ahocorasick.Automaton()
+    for term, payload in cues.items():
+        cue_ac.add_word(term, (term, tuple(payload)))
+    cue_ac.make_automaton()
+
+    # ---------------------------------------------------------------- dates.toml
+    _check_table(dates, {"meta": (dict, True), "months": (dict, True), "weekdays": (dict, True), "seasons": (dict, True),
+                         "rules": (dict, True)}, "dates.toml")
+    _check_table(dates["meta"], meta_schema, "dates.toml.meta")
+
+    def int_table(tbl: dict, lo: int, hi: int, where: str) -> dict[str, int]:
+        if not tbl:
+            raise RuleDataError("E105", "empty table", where)
+        out = {}
+        for k, v in tbl.items():
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise RuleDataError("E104", f"{k!r} must be an integer", f"{where}.{k}")
+            if not lo <= v <= hi:
+                raise RuleDataError("E107", f"{k!r} = {v} outside {lo}..{hi}", f"{where}.{k}")
+            out[k.lower()] = v
+        return out
+
+    months = int_table(dates["months"], 1, 12, "dates.toml.months")
+    weekdays = int_table(dates["weekdays"], 0, 6, "dates.toml.weekdays")
+    seasons = int_table(dates["seasons"], 1, 12, "dates.toml.seasons")
+    dr = _check_table(dates["rules"], {"excluded_prefixes": (list, True), "future_cues": (list, True)}, "dates.toml.rules")
+
+    return RuleSet(
+        version=compute_version(data_dir),
+        actor_ac=actor_ac,
+        cue_ac=cue_ac,
+        actor_kind=actor_kind,
+        capital_of=capital_of,
+        bloc_members=bloc_members,
+        bloc_coref=bloc_coref,
+        alias_to_canonical=alias_map,
+        place_names=place_names,
+        triggers=trig_defs,
+        statuses=status_defs,
+        months=months,
+        weekdays=weekdays,
+        seasons=seasons,
+        excluded_prefixes=[x.lower() for x in _check_strings(dr["excluded_prefixes"], "dates.toml.rules.excluded_prefixes")],
+        future_cues=[x.lower() for x in _check_strings(dr["future_cues"], "dates.toml.rules.future_cues")],
+        negation=negation,
+        report_verbs=[x.lower() for x in report_verbs],
+        pair_nouns=[x.lower() for x in pair_nouns],
+        firm_nouns=[x.lower() for x in firm_nouns],
+        firm_descriptors=[x.lower() for x in firm_descriptors],
+        firm_suffixes=firm_suffixes,
+        legal_forms=legal_forms,
+        np_negative=np_negative,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_rules() -> RuleSet:
+    """The default rule set, loaded once per process."""
+    return load_rules(DATA_DIR)

@@ -1,0 +1,105 @@
+"""Sentence splitting with character offsets.
+
+Paragraphs are split on newlines; sentences end at . ! ? (plus closing quotes) followed by
+whitespace and an upper-case letter, digit or opening quote, unless the word before the
+period is a known abbreviation ("U.S.", "Gen.", "Jan.") or a single initial. Sentences
+longer than MAX_SENTENCE characters are cut at a space, so text without punctuation
+still costs bounded work per sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Sentence", "split_sentences", "MAX_SENTENCE", "strip_dateline"]
+
+MAX_SENTENCE = 1000
+
+ABBREVIATIONS = frozenset(
+    """u.s u.k u.n e.u u.s.a u.a.e gen lt col maj capt sgt adm cmdr gov sen rep rev mr mrs ms dr prof st jr sr
+    no nos vs etc e.g i.e inc corp ltd co jan feb mar apr jun jul aug sep sept oct nov dec approx est dept
+    fig al mt ft pres sec min max govt nat'l intl int'l""".split()
+)
+
+_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9À-Ý])")
+_PARA = re.compile(r"[^\n\r]+")
+_DATELINE = re.compile(
+    r"(?P<city>[^\W\d_][^\n,—–(]{1,40}?)"
+    r"(?:\s*\([^)\n]{1,40}\))?"
+    r"(?:,\s*(?:[A-Z][a-z]{2,9}\.?\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2,9})(?:,\s*\d{4})?)?"
+    r"\s*(?:—|–|--| - )\s*"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int  # evidence start (after any dateline)
+    end: int
+    para_start: bool  # first sentence of its paragraph
+    dateline: str | None = None
+
+
+def strip_dateline(text: str, start: int, end: int) -> tuple[int, str | None]:
+    """If text[start:end] begins with a dateline ("MANILA, July 9 — "), return the offset after it."""
+    m = _DATELINE.match(text, start, min(end, start + 80))
+    if not m:
+        return start, None
+    city = m.group("city").strip()
+    letters = [c for c in city if c.isalpha()]
+    if len(letters) < 3 or not city.isupper():
+        return start, None
+    return m.end(), city
+
+
+def _cut_long(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
+    while end - start > MAX_SENTENCE:
+        cut = text.rfind(" ", start + MAX_SENTENCE // 2, start + MAX_SENTENCE)
+        if cut <= start:
+            cut = start + MAX_SENTENCE
+        out.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        out.append((start, end))
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    result: list[Sentence] = []
+    for pm in _PARA.finditer(text):
+        ps, pe = _trim(text, pm.start(), pm.end())
+        if ps >= pe:
+            continue
+        body_start, dateline = strip_dateline(text, ps, pe)
+        spans: list[tuple[int, int]] = []
+        s = body_start
+        for m in _END.finditer(text, body_start, pe):
+            # abbreviation or initial before the period?
+            if text[m.start()] == ".":
+                j = m.start()
+                k = j
+                while k > s and not text[k - 1].isspace():
+                    k -= 1
+                word = text[k:j].lower().lstrip("(\"“'‘")
+                if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or (word.count(".") >= 1 and len(word) <= 5):
+                    continue
+            e = m.end()
+            ts, te = _trim(text, s, e)
+            if te > ts:
+                _cut_long(text, ts, te, spans)
+            s = e
+        ts, te = _trim(text, s, pe)
+        if te > ts:
+            _cut_long(text, ts, te, spans)
+        for i, (a, b) in enumerate(spans):
+            result.append(Sentence(a, b, i == 0, dateline if i == 0 else None))
+    return result

@@ -1,0 +1,176 @@
+"""The fetcher against a real HTTP server on loopback: every bad answer becomes a recorded,
+readable error, and the limits hold."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+
+import pytest
+
+from flows.fetch import FetchRequest, parse_retry_after, run_fetches
+from flows.settings import FetchSettings
+
+
+def fetch(url: str, settings: FetchSettings | None = None, **req):
+    settings = settings or FetchSettings(timeout_s=2, total_timeout_s=4)
+    results, n = run_fetches(settings, [FetchRequest(url=url, trusted=True, **req)])
+    return results[0], n
+
+
+def test_ok_sends_an_honest_user_agent_and_gzip(server):
+    url = server.route("/a", body=b"<html>hello</html>" * 100, gzip=True)
+    res, n = fetch(url)
+    assert res.ok and res.status == 200 and n == 1
+    assert res.body == b"<html>hello</html>" * 100
+    sent = server.hits("/a")[0].headers
+    assert sent["user-agent"].startswith("defwatch/")
+    assert "gzip" in sent["accept-encoding"]
+
+
+def test_conditional_get_sends_validators_and_304_has_no_body(server):
+    url = server.route("/feed", body=b"<rss/>", etag='"v1"', headers={"Last-Modified": "Tue, 10 Jun 2025 08:00:00 GMT"})
+    res, _ = fetch(url, etag='"v1"', last_modified="Tue, 10 Jun 2025 08:00:00 GMT")
+    assert res.not_modified and res.body == b"" and res.error_kind is None
+    sent = server.hits("/feed")[0].headers
+    assert sent["if-none-match"] == '"v1"'
+    assert sent["if-modified-since"] == "Tue, 10 Jun 2025 08:00:00 GMT"
+
+
+@pytest.mark.parametrize("status,kind", [(404, "http_4xx"), (403, "http_4xx"), (410, "http_4xx"),
+                                         (500, "http_5xx"), (502, "http_5xx")])
+def test_http_errors_are_classified(server, status, kind):
+    url = server.route("/x", status=status, body=b"nope")
+    res, _ = fetch(url)
+    assert res.error_kind == kind and res.status == status
+    assert str(status) in res.error and url in res.error
+
+
+def test_5xx_is_retried_once_then_reported(server):
+    url = server.route("/flaky", status=503, body=b"busy")
+    res, n = fetch(url)
+    assert res.error_kind == "http_5xx" and res.attempts == 2 and n == 2
+
+
+def test_429_records_retry_after_and_does_not_hammer(server):
+    url = server.route("/slowdown", status=429, headers={"Retry-After": "120"})
+    res, n = fetch(url)
+    assert res.error_kind == "http_429"
+    assert res.retry_after_s == 120
+    assert n == 1, "a long Retry-After is left to the feed schedule, not retried at once"
+    assert "429 Too Many Requests" in res.error
+
+
+def test_retry_after_as_http_date():
+    from datetime import datetime, timezone
+
+    now = datetime(2025, 6, 10, 8, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("Tue, 10 Jun 2025 08:05:00 GMT", now) == 300
+    assert parse_retry_after("soon", now) is None
+
+
+def test_timeout_is_reported(server):
+    url = server.route("/hang", delay_s=3, body=b"late")
+    res, _ = fetch(url, FetchSettings(timeout_s=0.5, total_timeout_s=1))
+    assert res.error_kind == "timeout"
+    assert "timed out" in res.error or "did not finish" in res.error
+
+
+def test_slow_trickling_body_is_cut_by_the_total_timeout(server):
+    url = server.route("/trickle", body=b"x" * 100, trickle_s=0.2)
+    res, _ = fetch(url, FetchSettings(timeout_s=5, total_timeout_s=1.5))
+    assert res.error_kind == "slow_body"
+    assert res.body == b""
+
+
+def test_redirect_loop_and_redirect_limit(server):
+    server.route("/r1", status=302, headers={"Location": "/r2"})
+    server.route("/r2", status=302, headers={"Location": "/r1"})
+    res, _ = fetch(server.url("/r1"))
+    assert res.error_kind == "redirect_loop" and "loop" in res.error
+    for i in range(8):
+        server.route(f"/c{i}", status=301, headers={"Location": f"/c{i + 1}"})
+    server.route("/c8", body=b"end")
+    res, _ = fetch(server.url("/c0"), FetchSettings(max_redirects=3))
+    assert res.error_kind == "too_many_redirects"
+    res, _ = fetch(server.url("/c0"), FetchSettings(max_redirects=10))
+    assert res.ok and res.body == b"end" and res.final_url.endswith("/c8")
+
+
+def test_declared_body_over_the_limit_is_not_read(server):
+    url = server.route("/big", body=b"a" * 50_000)
+    res, _ = fetch(url, FetchSettings(max_bytes=10_000))
+    assert res.error_kind == "too_large" and "fetch.max_bytes" in res.error and res.body == b""
+
+
+def test_endless_body_without_length_stops_at_the_limit(server):
+    url = server.route("/endless", endless=True, content_type="text/html")
+    res, _ = fetch(url, FetchSettings(max_bytes=200_000, timeout_s=5, total_timeout_s=10))
+    assert res.error_kind == "too_large" and res.body == b""
+
+
+def test_gzip_bomb_is_stopped_after_decompression(server):
+    bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)  # ~50 KB on the wire, 50 MB inflated
+    url = server.route("/bomb", body=bomb, gzip=True)
+    res, _ = fetch(url, FetchSettings(max_bytes=1_000_000))
+    assert res.error_kind == "too_large" and "after decompression" in res.error
+
+
+def test_refused_connection():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    res, _ = fetch(f"http://127.0.0.1:{port}/feed")
+    assert res.error_kind == "connect" and "connection failed" in res.error
+
+
+def test_dns_failure_names_the_host():
+    res, _ = fetch("http://no-such-host.invalid/feed")
+    assert res.error_kind == "dns"
+    assert "no-such-host.invalid" in res.error and "does not resolve" in res.error
+
+
+def test_untrusted_links_to_private_addresses_are_blocked(server):
+    url = server.route("/secret", body=b"internal")
+    results, n = run_fetches(FetchSettings(), [FetchRequest(url=url, trusted=False)])
+    assert results[0].error_kind == "blocked_address" and n == 0
+    assert "loopback" in results[0].error
+    assert server.hits("/secret") == []
+
+
+def test_redirect_to_a_private_address_is_blocked_on_the_hop(server):
+    # Trust covers the operator's own host; a redirect to another host is checked again.
+    url = server.route("/hop", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
+    results, n = run_fetches(FetchSettings(), [FetchRequest(url=url, trusted=True)])
+    assert results[0].error_kind == "blocked_address" and "169.254.169.254" in results[0].error
+    assert n == 1, "the redirect itself was followed no further"
+
+
+def test_non_http_schemes_are_refused():
+    res, _ = fetch("file:///etc/passwd")
+    assert res.error_kind == "bad_url"
+
+
+def test_concurrency_per_host_is_bounded(server):
+    import threading
+
+    active = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def body():
+        import time
+
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.1)
+        with lock:
+            active["now"] -= 1
+        return b"ok"
+
+    for i in range(12):
+        server.route(f"/p{i}", body=body)
+    reqs = [FetchRequest(url=server.url(f"/p{i}"), trusted=True) for i in range(12)]
+    results, n = run_fetches(FetchSettings(concurrency=8, per_host=3), reqs)
+    assert all(r.ok for r in results) and n == 12
+    assert 1 <= active["max"] <= 3
