@@ -6,6 +6,7 @@ Heavy libraries (Prefect, trafilatura) are imported inside the commands that nee
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -316,6 +317,185 @@ def serve(
         raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
+
+
+# -- the event log ---------------------------------------------------------------------------------
+
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]
+
+
+def _print_result(res, fmt: str, out: Optional[Path], title: str | None = None) -> None:
+    from warehouse import query as wq
+
+    if fmt == "csv":
+        text = wq.to_csv(res)
+    elif fmt == "json":
+        text = wq.to_json(res) + "\n"
+    elif fmt == "table":
+        from rich.table import Table
+
+        t = Table(title=title, show_lines=False)
+        for c in res.columns:
+            if c in ("evidence", "text", "message", "url"):
+                t.add_column(c, overflow="ellipsis", no_wrap=True, max_width=70)
+            elif c.endswith("_id") or c in ("date", "status", "type"):
+                t.add_column(c, no_wrap=True)
+            else:
+                t.add_column(c, overflow="fold")
+        for row in res.rows:
+            t.add_row(*[_cell(v) for v in row])
+        if out is None:
+            console.print(t)
+            console.print(f"{len(res.rows)} row{'s' if len(res.rows) != 1 else ''}", style="dim")
+            return
+        with Console(file=io.StringIO(), width=200) as c:
+            c.print(t)
+            text = c.file.getvalue()
+    else:
+        raise DefwatchError(f"--format {fmt!r}: use table, csv, json or parquet.")
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(res.rows)} rows to {out}")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return ", ".join(map(str, v))
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y-%m-%d %H:%M") if hasattr(v, "hour") else v.isoformat()
+    return str(v)
+
+
+@app.command()
+@_errors_are_messages
+def query(
+    sql: Annotated[str, typer.Argument(help="One SQL statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE).")],
+    db: DbOption = Path("defwatch.duckdb"),
+    fmt: FormatOption = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+) -> None:
+    """Run SQL on a read-only connection: a statement that writes is refused.
+
+    Tables: events, event_mentions, event_history, articles, article_feeds, feeds, feed_state,
+    runs, run_errors. Views: partnerships, summits; table macros: events_new_since(ts),
+    events_as_of(ts). While an ingest runs, a query waits for its current batch write (seconds).
+    """
+    from warehouse import query as wq
+
+    if fmt == "parquet":
+        if out is None:
+            raise DefwatchError("--format parquet needs --out FILE.parquet")
+        n = wq.write_parquet(db, sql, out)
+        err.print(f"wrote {n} rows to {out}")
+        return
+    _print_result(wq.run_query(db, sql), fmt, out)
+
+
+@app.command()
+@_errors_are_messages
+def events(
+    db: DbOption = Path("defwatch.duckdb"),
+    type_: Annotated[Optional[str], typer.Option("--type", help="partnership or summit.")] = None,
+    party: Annotated[Optional[list[str]], typer.Option("--party", help="Canonical party name; repeat for several (all must take part).")] = None,
+    status: Annotated[Optional[str], typer.Option(help="e.g. signed, planned, negotiating, held, cancelled.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Events dated on or after YYYY[-MM[-DD]].")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Events dated on or before YYYY[-MM[-DD]].")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Show the log as it was known at this time (YYYY-MM-DD[ HH:MM]).")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 100,
+    fmt: FormatOption = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+) -> None:
+    """List events, newest event date first, with filters for the common questions."""
+    from warehouse import query as wq
+
+    if type_ and type_ not in ("partnership", "summit"):
+        raise DefwatchError(f"--type {type_!r}: use partnership or summit.")
+    since = _partial_date(since, "since", start=True)
+    until = _partial_date(until, "until", start=False)
+    columns = wq.EVENT_TABLE_COLUMNS if fmt == "table" else wq.EVENT_LIST_COLUMNS
+    sql, params = wq.events_sql(type_, party or [], status, since, until, as_of, limit or None, columns)
+    if fmt == "parquet":
+        if out is None:
+            raise DefwatchError("--format parquet needs --out FILE.parquet")
+        n = wq.write_parquet(db, sql, out, params)
+        err.print(f"wrote {n} rows to {out}")
+        return
+    _print_result(wq.run_query(db, sql, params), fmt, out)
+
+
+def _partial_date(value: Optional[str], name: str, start: bool) -> Optional[str]:
+    """YYYY, YYYY-MM or YYYY-MM-DD, widened to the first (start) or last day it can mean."""
+    if value is None:
+        return None
+    import calendar
+    import re as _re
+
+    m = _re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value.strip())
+    if not m:
+        raise DefwatchError(f"--{name} {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD.")
+    y, mo, d = int(m.group(1)), m.group(2), m.group(3)
+    if d:
+        return f"{y:04d}-{int(mo):02d}-{int(d):02d}"
+    if mo:
+        last = calendar.monthrange(y, int(mo))[1]
+        return f"{y:04d}-{int(mo):02d}-{1 if start else last:02d}"
+    return f"{y:04d}-01-01" if start else f"{y:04d}-12-31"
+
+
+@app.command()
+@_errors_are_messages
+def export(
+    out: Annotated[Path, typer.Option(help="Folder to write events, event_mentions and event_history into.")],
+    db: DbOption = Path("defwatch.duckdb"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or json.")] = "parquet",
+) -> None:
+    """Export the event log (events, mentions, history) as files other tools read."""
+    from warehouse import query as wq
+
+    for table, path in wq.export(db, out, fmt).items():
+        console.print(f"{table:<15} -> {path}")
+
+
+@app.command()
+@_errors_are_messages
+def reextract(
+    db: DbOption = Path("defwatch.duckdb"),
+    all_articles: Annotated[bool, typer.Option("--all", help="Re-read every article, not only those read by another rule-set version.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run on the same database.")] = 0.0,
+) -> None:
+    """Re-run the extractor on stored articles after a rule change; mentions and events are
+    reconciled without duplicates and each change is kept in event_history."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows import progress as prog
+    from flows.runlock import run_lock
+    from warehouse.db import read_connection
+
+    with read_connection(db):
+        pass
+    with run_lock(db, wait_s=wait):
+        pass
+    with console.status("starting Prefect…"):
+        from flows.prefect_env import quiet_heartbeats
+        from flows.reextract import reextract_flow
+    columns = [TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bars, quiet_heartbeats():
+        prog.set_reporter(_RichReporter(bars))
+        try:
+            totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
+        finally:
+            prog.set_reporter(None)
+    console.print(
+        f"rule set {totals['ruleset_version']}: {totals['articles']} articles re-read, "
+        f"{totals['events_created']} events created, {totals['mentions_added']} mentions added, "
+        f"{totals['mentions_retracted']} retracted, {totals['changes']} event changes recorded."
+    )
 
 
 # -- extraction -----------------------------------------------------------------------------------

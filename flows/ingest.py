@@ -24,7 +24,8 @@ from flows.feedstate import is_due
 from flows.registry import FeedDef, load_feeds
 from flows.runlock import run_lock
 from flows.settings import Settings, load_settings
-from warehouse import store
+from extractors import RULESET_VERSION, extract
+from warehouse import eventlog, store
 from flows.clean import content_fingerprint
 from warehouse.db import DatabaseBusyError, transaction, write_connection
 
@@ -99,14 +100,32 @@ def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned,
         stored_ids = {r["article_id"] for r in rows}
         sightings = [{"article_id": c.article_id, "feed_name": f, "first_seen": now}
                      for c in cands if c.article_id in stored_ids for f in [c.feed_name, *c.also_in]]
+        extractions = extract_rows(rows)
         with transaction(con):
             added = store.bulk_insert(con, "articles", rows, store.ARTICLE_COLUMNS)
             store.record_sightings(con, sightings)
             store.record_errors(con, errors)
+            applied = eventlog.apply_extractions(con, extractions, RULESET_VERSION, now, cause="ingest")
             counts["articles_new"] = added
+            counts["events_new"] = applied.events_created
+            counts["mentions_new"] = applied.mentions_added
             store.add_run_counts(con, run_id, counts)
     progress.advance("store", len(cands))
     return counts
+
+
+def extract_rows(rows: list[dict]) -> list[eventlog.ArticleExtraction]:
+    """Run the extractor over the batch's new texts (syndicated copies carry no text: the first
+    copy already reported its events)."""
+    out = []
+    for row in rows:
+        if not row.get("text"):
+            continue
+        published = row["published"].date() if row.get("published") else None
+        events = [dict(ev.to_dict(), evidence_start=ev.evidence_start, evidence_end=ev.evidence_end)
+                  for ev in extract(row["text"], published)]
+        out.append(eventlog.ArticleExtraction(row["article_id"], row.get("published"), events))
+    return out
 
 
 @flow(name="ingest", log_prints=False, validate_parameters=False)

@@ -1,0 +1,197 @@
+"""Scoring extracted events against a gold file, as EVENTS.md "Scoring" specifies.
+
+An extracted event matches a gold event when the type and the set of parties are equal
+(after alias normalisation). Matching is one-to-one per document; among several gold
+events with the same type and parties the one agreeing on date, then status, then
+location is preferred. Precision, recall and F1 are counted over events; for matched
+events status, date and location accuracy are reported.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .model import Event
+from .rules import get_rules
+
+__all__ = ["load_gold", "score", "format_report", "Report", "TypeScore", "normalise_party", "normalise_location"]
+
+TYPES = ("partnership", "summit")
+
+
+def load_gold(path: str | Path) -> list[dict]:
+    """Read a gold JSON Lines file; blank lines are skipped."""
+    docs = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON: {exc}") from None
+            if not isinstance(doc, dict) or "id" not in doc or "events" not in doc:
+                raise ValueError(f"{path}:{n}: a gold document needs 'id' and 'events'")
+            docs.append(doc)
+    return docs
+
+
+def _fold(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return " ".join(s.replace("’", "'").casefold().split())
+
+
+def normalise_party(name: str) -> str:
+    return _fold(get_rules().canonical(name))
+
+
+def normalise_location(loc: str | None) -> str | None:
+    if loc is None:
+        return None
+    f = _fold(loc)
+    return f[4:] if f.startswith("the ") and f != "the hague" else f
+
+
+def _as_dict(ev: Event | Mapping[str, Any]) -> dict:
+    if isinstance(ev, Event):
+        return ev.to_dict()
+    return dict(ev)
+
+
+@dataclass
+class TypeScore:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else (1.0 if not self.fn else 0.0)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def to_dict(self) -> dict:
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": round(self.precision, 4),
+                "recall": round(self.recall, 4), "f1": round(self.f1, 4)}
+
+
+@dataclass
+class Report:
+    by_type: dict[str, TypeScore] = field(default_factory=lambda: {t: TypeScore() for t in TYPES})
+    matched: int = 0
+    status_ok: int = 0
+    date_ok: int = 0
+    location_ok: int = 0
+    docs: int = 0
+    details: list[dict] = field(default_factory=list)  # per document: fp, fn, attribute mismatches
+
+    @property
+    def overall(self) -> TypeScore:
+        t = TypeScore()
+        for s in self.by_type.values():
+            t.tp += s.tp
+            t.fp += s.fp
+            t.fn += s.fn
+        return t
+
+    def accuracy(self, attr: str) -> float | None:
+        if not self.matched:
+            return None
+        return getattr(self, f"{attr}_ok") / self.matched
+
+    def to_dict(self) -> dict:
+        return {
+            "docs": self.docs,
+            "overall": self.overall.to_dict(),
+            "by_type": {k: v.to_dict() for k, v in self.by_type.items()},
+            "matched": self.matched,
+            "status_accuracy": _r(self.accuracy("status")),
+            "date_accuracy": _r(self.accuracy("date")),
+            "location_accuracy": _r(self.accuracy("location")),
+            "details": self.details,
+        }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterable[Event | Mapping[str, Any]]]) -> Report:
+    """Score ``predicted`` (doc id -> events) against gold documents."""
+    rep = Report()
+    for doc in gold_docs:
+        rep.docs += 1
+        did = doc["id"]
+        gold = [dict(e) for e in doc.get("events", [])]
+        pred = [_as_dict(e) for e in predicted.get(did, [])]
+        for e in gold + pred:
+            e["_key"] = (e.get("type"), frozenset(normalise_party(p) for p in e.get("parties", [])))
+        used = [False] * len(gold)
+        det = {"id": did, "fp": [], "fn": [], "mismatch": []}
+        for p in pred:
+            best, best_score = None, -1
+            for gi, g in enumerate(gold):
+                if used[gi] or g["_key"] != p["_key"]:
+                    continue
+                sc = (4 if g.get("date") == p.get("date") else 0) + (2 if g.get("status") == p.get("status") else 0) + (
+                    1 if normalise_location(g.get("location")) == normalise_location(p.get("location")) else 0)
+                if sc > best_score:
+                    best, best_score = gi, sc
+            ts = rep.by_type.setdefault(p.get("type"), TypeScore())
+            if best is None:
+                ts.fp += 1
+                det["fp"].append(_brief(p))
+                continue
+            used[best] = True
+            g = gold[best]
+            ts.tp += 1
+            rep.matched += 1
+            ok_s = g.get("status") == p.get("status")
+            ok_d = g.get("date") == p.get("date")
+            ok_l = normalise_location(g.get("location")) == normalise_location(p.get("location"))
+            rep.status_ok += ok_s
+            rep.date_ok += ok_d
+            rep.location_ok += ok_l
+            if not (ok_s and ok_d and ok_l):
+                det["mismatch"].append({"gold": _brief(g), "pred": _brief(p)})
+        for gi, g in enumerate(gold):
+            if not used[gi]:
+                rep.by_type.setdefault(g.get("type"), TypeScore()).fn += 1
+                det["fn"].append(_brief(g))
+        if det["fp"] or det["fn"] or det["mismatch"]:
+            rep.details.append(det)
+    return rep
+
+
+def _brief(e: Mapping[str, Any]) -> dict:
+    return {k: e.get(k) for k in ("type", "parties", "status", "date", "location")}
+
+
+def format_report(report: Report) -> str:
+    lines = [f"{'type':<12} {'P':>6} {'R':>6} {'F1':>6} {'tp':>4} {'fp':>4} {'fn':>4}"]
+    rows = list(report.by_type.items()) + [("overall", report.overall)]
+    for name, s in rows:
+        lines.append(f"{name:<12} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
+    lines.append("")
+    lines.append(f"matched events: {report.matched} (documents: {report.docs})")
+    for attr in ("status", "date", "location"):
+        acc = report.accuracy(attr)
+        lines.append(f"{attr + ' accuracy':<20} " + ("n/a" if acc is None else f"{acc:6.3f} ({getattr(report, attr + '_ok')}/{report.matched})"))
+    return "\n".join(lines)
+
+
+# keep dataclasses' asdict importable for callers that want the raw numbers
+_ = asdict
