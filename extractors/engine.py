@@ -762,7 +762,8 @@ class _Doc:
                 # pair phrases ("the two countries") and coreference
                 need = 3 if _MULTI.search(text[max(s.start, t.start - 30):t.start]) and "trilateral" in text[max(s.start, t.start - 30):t.start].lower() else 2
                 if pair_n and len(ps) < need:
-                    ref = self._pair_ref(pair_n, ps, t.type)
+                    same = [c.parties for c in cands if len(c.parties) == pair_n and (not ps or ps & c.parties)]
+                    ref = same[-1] if same else self._pair_ref(pair_n, ps, t.type)
                     if ref:
                         ps |= set(ref)
                         strat += "+pair"

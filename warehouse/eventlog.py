@@ -134,7 +134,7 @@ def apply_extractions(
         types, pkeys = zip(*sorted(keys))
         for r in _with_table(con, "_keys", {"type": list(types), "parties_key": list(pkeys)},
                              "SELECT e.* FROM events e JOIN _keys USING (type, parties_key)"):
-            candidates[(r["type"], r["parties_key"])].append(r)
+            candidates[(r["type"], r["parties_key"])].append(dict(r))  # a working copy: see step 4
             existing[r["event_id"]] = r
     taken = set(existing)
     if fresh:
@@ -202,6 +202,12 @@ def apply_extractions(
     cause_article = {m.event_id: m.article_id for m in fresh}
     for p in retract:
         cause_article.setdefault(p[0], p[1])
+
+    missing = sorted(e for e in touched if e not in existing and e not in new_events)
+    if missing:  # events only losing mentions (their key is not among the new mentions)
+        for r in _with_table(con, "_missing", {"event_id": missing},
+                             "SELECT e.* FROM events e JOIN _missing USING (event_id)"):
+            existing[r["event_id"]] = r
 
     event_rows_new, event_rows_upd, history = [], [], []
     for eid in sorted(touched):
