@@ -18,7 +18,7 @@ from .rules import RuleSet
 __all__ = ["DateMention", "find_dates", "resolve"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DateMention:
     start: int  # offsets in the searched string
     end: int
@@ -57,6 +57,8 @@ class _Grammar:
             ("year", re.compile(rf"\b(?P<p>in|during|since|until|by|from|to|through|before|after|(?:in\s+)?(?:early|late|mid)[- ]?)\s*{Y}\b(?!\s*(?:%|percent|per cent|billion|million|-))", re.I)),
             ("deictic", re.compile(r"\b(?P<u>today|tonight|yesterday|tomorrow)\b", re.I)),
         ]
+        words = sorted(set(rules.months) | set(rules.weekdays) | set(rules.seasons), key=len, reverse=True)
+        self.quick = re.compile(r"(?i)\b(?:" + "|".join(words) + r"|year|month|week|weekend|today|tonight|yesterday|tomorrow)\b|\b(?:19|20)\d\d\b")
         ex = sorted(rules.excluded_prefixes, key=len, reverse=True)
         self.excluded_before = re.compile(r"(?:^|\W)(?:" + "|".join(re.escape(e) for e in ex) + r")\s*$", re.I)
         self.excluded_words = {e for e in ex if " " not in e}
@@ -77,6 +79,8 @@ def _grammar(rules: RuleSet) -> _Grammar:
 
 def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
     g = _grammar(rules)
+    if not g.quick.search(s):
+        return []
     found: list[DateMention] = []
     taken: list[tuple[int, int]] = []
     for kind, rx in g.patterns:

@@ -208,15 +208,19 @@ class _Doc:
             blocs = self.R.bloc_coref.get(word, [])
             if blocs:
                 raw.append((m.start(), m.end(), (m.group(0), tuple(Entry("coref", b, word) for b in blocs))))
-        raw.extend(self._dynamic_firms())
+        raw.extend(self._dynamic_firms(self._all_cues))
         out = []
         for a, b, (surface, entries) in _longest(raw):
             out.append(Mention(a, b, surface, entries))
         return out
 
-    def _dynamic_firms(self) -> list[tuple[int, int, tuple]]:
+    def _dynamic_firms(self, cues: list) -> list[tuple[int, int, tuple]]:
         """Unknown firm names introduced by a descriptor ("drone maker X Y") or ending in a firm suffix."""
         R = self.R
+        desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
+        suf_end = [c.end for c in cues if c.cat == "FIRMS" and self.text[c.start:c.start + 1].isupper()]
+        if not desc_pos and not suf_end:
+            return []
         rx = getattr(R, "_firm_rx", None)
         if rx is None:
             desc = "|".join(re.escape(d) for d in sorted(R.firm_descriptors, key=len, reverse=True))
@@ -232,8 +236,20 @@ class _Doc:
         out = []
         names: dict[str, str] = {}
         text = self.text
+        def candidates(k):
+            if k == 0:
+                for p in desc_pos:
+                    m = rx[0].match(text, p)
+                    if m:
+                        yield m
+            else:
+                for e in suf_end:
+                    m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
+                    if m and m.end() >= e:
+                        yield m
+
         for k, r in enumerate(rx):
-            for m in r.finditer(text):
+            for m in candidates(k):
                 if len(out) >= MAX_DYNAMIC_FIRMS:
                     break
                 n = m.group("n").rstrip(".,")
@@ -308,8 +324,9 @@ class _Doc:
             and sents[1].para_start
         )
         self.dateline = next((s.dateline for s in sents[:3] if s.dateline), None)
-        mentions = self._actor_mentions()
         cues = self._cues()
+        self._all_cues = cues
+        mentions = self._actor_mentions()
         starts = [s.start for s in sents]
         # paragraph starts include datelines: use the dateline-free start; mentions inside
         # a dateline are dropped.
@@ -447,10 +464,60 @@ class _Doc:
             if m.kind == "firm":
                 self.state.firms_seen.append((m.end, m.actor))
 
+    def _light_note(self, i: int) -> None:
+        """Salience bookkeeping for a sentence without triggers (no clause analysis needed)."""
+        text = self.text
+        sal = self.state.salience
+        st = self.state
+        for m in self.sent_mentions[i]:
+            name = kind = None
+            for e in m.entries:
+                if e.kind in ("country", "demonym", "bloc", "firm", "metonym", "person"):
+                    name = e.name
+                    kind = self.R.actor_kind.get(name, "firm" if e.kind == "firm" else "country")
+                    break
+                if e.kind == "coref":
+                    name = self._resolve_bloc_coref(e.extra, m.start)
+                    kind = "bloc"
+                    break
+                if e.kind == "blocker":
+                    break
+            if not name:
+                continue
+            pre = text[max(0, m.start - 4):m.start]
+            if pre.endswith(("in ", "at ")):
+                continue
+            rec = sal.setdefault(name, [0, 0])
+            rec[0] += 1
+            rec[1] = m.start
+            if kind == "bloc":
+                st.blocs_seen.append((m.end, name))
+            elif kind == "firm":
+                st.firms_seen.append((m.end, name))
+
     def _sentence(self, i: int, s: Sentence, headline: bool) -> None:
         text = self.text
         cues = self.sent_cues[i]
-        # blocs seen before resolution so "the bloc" later in this sentence can use them
+        has_trig = False
+        leader = None
+        trig_defs = self.R.triggers
+        for c in cues:
+            if c.cat == "P" or (c.cat == "ST" and text[s.start:s.start + 3] in ("It ", "it ")):
+                has_trig = True
+                break
+            if c.cat == "S":
+                if not trig_defs[c.payload].needs_leaders:
+                    has_trig = True
+                    break
+                if leader is None:
+                    leader = any(x.cat == "LEAD" for x in cues) or any(
+                        e.kind == "person" and e.extra == "head" for m in self.sent_mentions[i] for e in m.entries)
+                if leader:
+                    has_trig = True
+                    break
+        if not has_trig:
+            self._light_note(i)
+            return
         ms = self._resolve_mentions(i, s)
         trig_cues = [c for c in cues if c.cat in ("P", "S")]
         has_it = bool(_IT_START.match(text[s.start:s.start + 4])) and any(
@@ -921,9 +988,11 @@ class _Doc:
         if status is not None:
             return False
         zone = self.lower[a:b]
-        if any(re.search(r"\b" + re.escape(fc) + r"\b", zone) for fc in self.R.future_cues):
-            return True
-        return False
+        rx = getattr(self.R, "_future_rx", None)
+        if rx is None:
+            rx = re.compile(r"\b(?:" + "|".join(re.escape(fc) for fc in sorted(self.R.future_cues, key=len, reverse=True)) + r")\b")
+            self.R._future_rx = rx  # type: ignore[attr-defined]
+        return bool(rx.search(zone))
 
     def _pick_date(self, zone_dates, t: Trigger, status: str | None) -> DateMention | None:
         usable = [(d, ann) for d, ann in zone_dates if not d.excluded]
@@ -980,10 +1049,9 @@ class _Doc:
         firm_mode = p is not None and kinds.get(p, "firm") == "firm"
         if firm_mode:
             # "The company said it had suspended ... with X": the most recent other firm
-            if re.search(r"\b(?:the|its)\s+(?:" + "|".join(self.R.firm_nouns) + r")\b", self.lower[self.sents[i].start:t.start]) or True:
-                for pos, f in reversed(self.state.firms_seen):
-                    if f != p:
-                        return f
+            for pos, f in reversed(self.state.firms_seen):
+                if f != p:
+                    return f
             return None
         # 1. other actors in the same sentence (outside subordinate clauses)
         others = {m.actor for m in ms if m.role == "actor" and m.actor != p and kinds.get(m.actor) != "firm"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["Event", "EVENT_FIELDS"]
@@ -26,7 +26,6 @@ class Event:
     evidence_end: int
     confidence: float
     rule: str
-    _extra: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __hash__(self) -> int:  # lists are unhashable; hash a tuple view instead
         return hash((self.type, tuple(self.parties), self.status, self.date, self.location, self.evidence_start))

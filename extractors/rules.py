@@ -456,6 +456,11 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     firm_suffixes = _check_strings(co["firm_suffixes"], "triggers.toml.coref.firm_suffixes")
     legal_forms = _check_strings(co["legal_forms"], "triggers.toml.coref.legal_forms")
 
+    for d in firm_descriptors:
+        add_cue(d, "FIRMD", "descriptor", "triggers.toml.coref.firm_descriptors")
+    for sfx in firm_suffixes:
+        add_cue(sfx, "FIRMS", "suffix", "triggers.toml.coref.firm_suffixes")
+
     cue_ac = ahocorasick.Automaton()
     for term, payload in cues.items():
         cue_ac.add_word(term, (term, tuple(payload)))

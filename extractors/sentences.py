@@ -32,7 +32,7 @@ _DATELINE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sentence:
     start: int  # evidence start (after any dateline)
     end: int
@@ -42,6 +42,9 @@ class Sentence:
 
 def strip_dateline(text: str, start: int, end: int) -> tuple[int, str | None]:
     """If text[start:end] begins with a dateline ("MANILA, July 9 — "), return the offset after it."""
+    head = text[start:start + 4]
+    if not head[:3].isupper():
+        return start, None
     m = _DATELINE.match(text, start, min(end, start + 80))
     if not m:
         return start, None
@@ -86,9 +89,9 @@ def split_sentences(text: str) -> list[Sentence]:
             # abbreviation or initial before the period?
             if text[m.start()] == ".":
                 j = m.start()
-                k = j
-                while k > s and not text[k - 1].isspace():
-                    k -= 1
+                k = max(text.rfind(" ", s, j), text.rfind("\t", s, j)) + 1
+                if k <= 0:
+                    k = s
                 word = text[k:j].lower().lstrip("(\"“'‘")
                 if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or (word.count(".") >= 1 and len(word) <= 5):
                     continue

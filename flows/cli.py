@@ -91,8 +91,23 @@ class _RichReporter:
             self.progress.advance(self.tasks[stage], n)
 
 
+NotifyOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--notify", help="Also send this run's alerts to this apprise URL (repeatable), e.g. "
+                                  "json://127.0.0.1:8080/hook, mailto://…, slack://…. Env: DEFWATCH_NOTIFY "
+                                  "(space-separated)."),
+]
+MarkSeenOption = Annotated[bool, typer.Option("--mark-seen", help="Record this run's alerts as seen without sending them (first backfill).")]
+
+
+def _set_notify(notify: Optional[list[str]]) -> None:
+    """--notify URLs reach the flow through the environment, never as (stored) flow parameters."""
+    if notify:
+        os.environ["DEFWATCH_NOTIFY"] = " ".join(notify)
+
+
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
-                overrides: dict | None = None, wait: float = 0.0) -> dict:
+                overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows import progress as prog
@@ -113,7 +128,7 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
         prog.set_reporter(_RichReporter(bars))
         try:
             return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
-                               settings_overrides=overrides, lock_wait_s=wait)
+                               settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
         finally:
             prog.set_reporter(None)
 
@@ -130,6 +145,8 @@ def _print_run(summary: dict, db: Path) -> None:
         ("articles already stored (not fetched)", "articles_known"), ("pages fetched", "pages_fetched"),
         ("pages failed", "pages_failed"), ("new articles stored", "articles_new"),
         ("  syndicated copies linked", "duplicates"), ("  text from feed (page unusable)", "fallbacks"),
+        ("events new", "events_new"), ("event reports (mentions) new", "mentions_new"),
+        ("alerts new", "alerts_new"), ("alerts delivered", "alerts_sent"), ("alert deliveries failed", "alerts_failed"),
         ("errors recorded", "errors"),
     ]
     for label, key in rows:
@@ -147,6 +164,8 @@ def ingest(
     feeds: FeedsOption = Path("feeds.toml"),
     force: Annotated[bool, typer.Option(help="Poll every enabled feed now, even those not yet due.")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest run on the same database.")] = 0.0,
+    notify: NotifyOption = None,
+    mark_seen: MarkSeenOption = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
 ) -> None:
     """Poll the due feeds once, store new articles, and record the run.
@@ -154,7 +173,8 @@ def ingest(
     Feeds are polled with conditional GET; a feed that failed waits longer each time (never given up).
     Runs once and exits: for a schedule use `defwatch serve`.
     """
-    summary = _run_ingest(db, feeds, None, force, wait=wait)
+    _set_notify(notify)
+    summary = _run_ingest(db, feeds, None, force, wait=wait, mark_seen=mark_seen)
     _emit_summary(summary, db, json_out)
 
 
@@ -172,6 +192,8 @@ def _emit_summary(summary: dict, db: Path, json_out: bool) -> None:
 def demo(
     db: DbOption = Path("defwatch.duckdb"),
     samples: Annotated[Path, typer.Option(help="Folder with feeds.toml, feeds/ and articles/.")] = PROJECT_ROOT / "samples",
+    notify: NotifyOption = None,
+    mark_seen: MarkSeenOption = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
 ) -> None:
     """Serve the bundled samples over HTTP on 127.0.0.1 (a free port), ingest them, print a summary.
@@ -184,9 +206,10 @@ def demo(
     feeds_file = samples / "feeds.toml"
     if not feeds_file.exists():
         raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
+    _set_notify(notify)
     with serve_directory(samples) as server:
         err.print(f"serving {samples} at {server.base_url}")
-        summary = _run_ingest(db, feeds_file, server.base_url, force=True)
+        summary = _run_ingest(db, feeds_file, server.base_url, force=True, mark_seen=mark_seen)
     _emit_summary(summary, db, json_out)
     if not json_out:
         _print_articles(db, summary.get("run_id"))
@@ -304,6 +327,7 @@ def serve(
     every: Annotated[Optional[str], typer.Option(help="Interval such as 15m, 1h, 90s.")] = None,
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. '*/15 * * * *'.")] = None,
     port: Annotated[int, typer.Option(help="Port for a local Prefect server (when PREFECT_API_URL is unset).")] = 4200,
+    notify: NotifyOption = None,
 ) -> None:
     """Run `ingest` on a schedule until Ctrl-C.
 
@@ -316,6 +340,7 @@ def serve(
     if (every is None) == (cron is None):
         raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
+    _set_notify(notify)
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
 
 
@@ -496,6 +521,104 @@ def reextract(
         f"{totals['events_created']} events created, {totals['mentions_added']} mentions added, "
         f"{totals['mentions_retracted']} retracted, {totals['changes']} event changes recorded."
     )
+
+
+# -- alerts, digest, report -------------------------------------------------------------------------
+
+alerts_app = typer.Typer(help="See alert deliveries, or force pending ones out now.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("list")
+@_errors_are_messages
+def alerts_list(
+    db: DbOption = Path("defwatch.duckdb"),
+    status: Annotated[Optional[str], typer.Option(help="pending, sent or skipped.")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 50,
+    fmt: FormatOption = "table",
+) -> None:
+    """Alerts and their deliveries, newest first: channel, status, attempts, last error."""
+    from warehouse import query as wq
+
+    sql = ("SELECT a.alert_id, a.kind, array_to_string(e.parties, ', ') AS parties, e.status AS event_status, "
+           "d.channel_label AS channel, d.status, d.attempts, d.last_error, d.next_attempt_at, d.sent_at "
+           "FROM alerts a JOIN alert_deliveries d USING (alert_id) JOIN events e USING (event_id)")
+    params = []
+    if status:
+        sql += " WHERE d.status = ?"
+        params.append(status)
+    sql += " ORDER BY a.created_at DESC, a.alert_id, d.channel_key"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    _print_result(wq.run_query(db, sql, params), fmt, None)
+
+
+@alerts_app.command("retry")
+@_errors_are_messages
+def alerts_retry(
+    db: DbOption = Path("defwatch.duckdb"),
+    notify: NotifyOption = None,
+) -> None:
+    """Deliver every pending alert now, ignoring backoff (configured channels and any --notify URL)."""
+    from datetime import datetime, timezone
+
+    from flows import alerting
+    from flows.runlock import run_lock
+    from flows.settings import load_settings
+    from warehouse import alerts as walerts
+    from warehouse.db import read_connection, transaction, write_connection
+
+    with read_connection(db):
+        pass
+    settings = load_settings()
+    chans = alerting.Channels.build(settings.alerts, notify or os.environ.get("DEFWATCH_NOTIFY", "").split())
+    with run_lock(db):
+        with write_connection(db) as con, transaction(con):
+            walerts.make_due(con)
+        report = alerting.deliver(db, chans, settings.alerts, datetime.now(timezone.utc))
+    console.print(f"{report.sent} delivered, {report.failed} failed (still pending), "
+                  f"{report.waiting} waiting for a --notify URL of an earlier run.")
+    for e in report.errors[:10]:
+        err.print(f"  {e}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_errors_are_messages
+def digest(
+    db: DbOption = Path("defwatch.duckdb"),
+    since: Annotated[str, typer.Option(help="Period: 12h, 7d, 2w …")] = "7d",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md or html.")] = "md",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+) -> None:
+    """Summarise the events that were new or changed in the period (learned by defwatch then)."""
+    from flows.digest import render_digest
+    from flows.report import parse_period
+
+    if fmt not in ("md", "html"):
+        raise DefwatchError(f"--format {fmt!r}: use md or html.")
+    text = render_digest(db, parse_period(since), fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out}")
+
+
+@app.command()
+@_errors_are_messages
+def report(
+    db: DbOption = Path("defwatch.duckdb"),
+    since: Annotated[Optional[str], typer.Option(help="Period: 12h, 30d, 2w … (default: all time).")] = "30d",
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write a self-contained HTML report: timeline, partnership network, events with evidence."""
+    from flows.report import parse_period, render_report
+
+    s = render_report(db, parse_period(since) if since else None, out)
+    console.print(f"wrote {s.out}: {s.events} events ({s.new_events} new, {s.changed_events} changed), "
+                  f"{s.parties} parties" + (" — nothing yet" if s.empty else ""))
 
 
 # -- extraction -----------------------------------------------------------------------------------

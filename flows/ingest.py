@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import flows.prefect_env  # noqa: F401  (must precede the prefect import)
 
+import os
 import random
 import uuid
 from datetime import datetime, timezone
@@ -25,8 +26,11 @@ from flows.registry import FeedDef, load_feeds
 from flows.runlock import run_lock
 from flows.settings import Settings, load_settings
 from extractors import RULESET_VERSION, extract
+from flows import alerting
+from warehouse import alerts as walerts
 from warehouse import eventlog, store
 from flows.clean import content_fingerprint
+from flows.faults import checkpoint
 from warehouse.db import DatabaseBusyError, transaction, write_connection
 
 _pool: CleanerPool | None = None  # the flow run's cleaning processes, shared by its clean tasks
@@ -87,7 +91,8 @@ def clean_pages_task(fetched):
 
 @task(name="store-articles", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10],
       retry_condition_fn=_retry_transient)
-def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned, run_id: str):
+def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned, run_id: str,
+                     alert_settings=None, chans=None, mark_seen: bool = False):
     now = _now()
     with write_connection(db) as con:
         hashes = set()
@@ -106,10 +111,17 @@ def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned,
             store.record_sightings(con, sightings)
             store.record_errors(con, errors)
             applied = eventlog.apply_extractions(con, extractions, RULESET_VERSION, now, cause="ingest")
+            if chans is not None:
+                # The outbox: alerts commit with the event changes that caused them, or not at all.
+                new_alerts, deliveries = alerting.alerts_for_changes(
+                    applied.changes, alert_settings, chans, run_id, now, mark_seen)
+                counts["alerts_new"] = walerts.insert_alerts(con, new_alerts, deliveries)
             counts["articles_new"] = added
             counts["events_new"] = applied.events_created
             counts["mentions_new"] = applied.mentions_added
             store.add_run_counts(con, run_id, counts)
+            checkpoint("in-store-transaction")
+    checkpoint("after-store")
     progress.advance("store", len(cands))
     return counts
 
@@ -128,6 +140,30 @@ def extract_rows(rows: list[dict]) -> list[eventlog.ArticleExtraction]:
     return out
 
 
+@task(name="watch-summits", cache_policy=NO_CACHE)
+def watch_summits_task(db: str, alert_settings, chans, run_id: str) -> int:
+    now = _now()
+    with write_connection(db) as con, transaction(con):
+        new_alerts, deliveries = alerting.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
+        n = walerts.insert_alerts(con, new_alerts, deliveries)
+        store.add_run_counts(con, run_id, {"alerts_new": n})
+    return n
+
+
+@task(name="deliver-alerts", cache_policy=NO_CACHE)
+def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
+    log = get_run_logger()
+    report = alerting.deliver(Path(db), chans, alert_settings, _now(), log)
+    with write_connection(db) as con:
+        store.add_run_counts(con, run_id, {"alerts_sent": report.sent, "alerts_failed": report.failed})
+    if report.sent or report.failed:
+        log.info("alerts: %d delivered, %d failed (kept pending, retried with backoff)", report.sent, report.failed)
+    if report.waiting:
+        log.info("%d alerts wait for a --notify channel of an earlier run; pass the same --notify URL to send them",
+                 report.waiting)
+    return {"sent": report.sent, "failed": report.failed, "waiting": report.waiting}
+
+
 @flow(name="ingest", log_prints=False, validate_parameters=False)
 def ingest_flow(
     db: str = "defwatch.duckdb",
@@ -136,6 +172,7 @@ def ingest_flow(
     force: bool = False,
     settings_overrides: dict[str, Any] | None = None,
     lock_wait_s: float = 0.0,
+    mark_seen: bool = False,
 ) -> dict[str, Any]:
     """Poll every due feed, store new articles, and record the run. Returns the run row.
 
@@ -147,13 +184,18 @@ def ingest_flow(
     db_path = Path(db)
     from prefect.runtime import flow_run
 
+    # --notify URLs come through the environment, never as flow parameters: Prefect stores
+    # parameters (and shows them in its UI), and apprise URLs often carry tokens.
+    notify = os.environ.get("DEFWATCH_NOTIFY", "").split()
+    chans = alerting.Channels.build(settings.alerts, notify)
     run_id = uuid.uuid4().hex[:12]
     with run_lock(db_path, wait_s=lock_wait_s):
-        return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url)
+        return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen)
 
 
 def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
-            flow_run_id: str | None, force: bool, base_url: str | None = None) -> dict[str, Any]:
+            flow_run_id: str | None, force: bool, base_url: str | None = None,
+            chans: alerting.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
     global _pool
     now = _now()
     with write_connection(db) as con, transaction(con):
@@ -161,7 +203,11 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
         con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
         store.sync_feeds(con, [f.as_row() for f in feeds], now)
         states = store.load_feed_states(con)
+        first_run = con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0] == 0
         store.start_run(con, run_id, flow_run_id, now)
+    mark_seen = mark_seen or (settings.alerts.mark_backfill_seen and first_run)
+    if mark_seen:
+        log.info("alerts of this run are recorded as seen and not sent (backfill)")
     due = [f for f in feeds if force or is_due(states.get(f.name), now)]
     log.info("run %s: %d feeds enabled, %d due", run_id, len(feeds), len(due))
 
@@ -184,6 +230,7 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
             "entries_seen": sum(len(p.parsed.entries) for p in polls if p.parsed),
             "articles_known": len(known),
         })
+    checkpoint("after-feed-state")
     new = [c for c in cands if c.article_id not in known]
     log.info("%d entries, %d already stored, %d new articles to fetch", len(cands), len(known), len(new))
 
@@ -196,8 +243,15 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
             for i in range(0, len(new), settings.batch_size):
                 batch = new[i:i + settings.batch_size]
                 fetched = fetch_pages_task(batch, settings)
+                checkpoint("after-page-fetch")
                 cleaned = clean_pages_task(fetched)
-                store_batch_task(str(db), batch, fetched, cleaned, run_id)
+                checkpoint("after-clean")
+                store_batch_task(str(db), batch, fetched, cleaned, run_id, settings.alerts, chans, mark_seen)
+        if chans is not None:
+            watch_summits_task(str(db), settings.alerts, chans, run_id)
+            checkpoint("before-delivery")
+            deliver_alerts_task(str(db), settings.alerts, chans, run_id)
+            checkpoint("after-delivery")
     except BaseException as exc:
         status, message = "failed", f"{type(exc).__name__}: {exc}"
         raise

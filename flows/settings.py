@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from flows.errors import ConfigError
@@ -38,6 +38,57 @@ class ScheduleSettings(BaseModel):
     stale_min_s: int = Field(172_800, ge=3600, description="never stale before this much silence")
 
 
+ChannelType = Literal["log", "webhook", "email", "apprise", "prefect"]
+
+
+class ChannelDef(BaseModel):
+    """An alert channel. Secrets are never written here: only the names of the environment
+    variables that hold them (``secret_env``, ``password_env``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    type: ChannelType
+    url: str | None = None                  # webhook endpoint, or an apprise URL
+    url_env: str | None = None              # ... or the env var holding it (apprise URLs carry tokens)
+    secret_env: str = "DEFWATCH_WEBHOOK_SECRET"  # HMAC-SHA256 key for webhook signatures
+    host: str | None = None                 # SMTP
+    port: int = 587
+    starttls: bool = True                   # used when the server offers it
+    username: str | None = None
+    password_env: str = "DEFWATCH_SMTP_PASSWORD"
+    sender: str = "defwatch@localhost"
+    recipients: list[str] = []
+    timeout_s: float = 15.0
+
+
+class AlertRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    types: list[Literal["partnership", "summit"]] = ["partnership"]
+    # new: an event new to the database; status: its status advanced; upcoming/overdue: summit watch
+    changes: list[Literal["new", "status", "upcoming", "overdue"]] = ["new", "status"]
+    parties: list[str] = []                 # any of these takes part (empty: anyone)
+    statuses: list[str] = []                # the event's status is one of these (empty: any)
+    min_confidence: float = 0.0
+    channels: list[str] = ["log", "prefect"]
+
+
+class AlertSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[ChannelDef] = []
+    rules: list[AlertRule] = [
+        AlertRule(name="partnerships", types=["partnership"], changes=["new", "status"]),
+        AlertRule(name="summit-watch", types=["summit"], changes=["upcoming", "overdue"]),
+    ]
+    summit_days_before: int = Field(7, ge=0, le=365, description="alert this many days before a planned summit")
+    retry_base_s: int = Field(60, ge=1, description="first wait after a failed delivery; doubles each time")
+    retry_cap_s: int = Field(3600, ge=1, description="longest wait between delivery attempts")
+    mark_backfill_seen: bool = Field(False, description="on a first run, record alerts as seen, send nothing")
+
+
 class Settings(BaseSettings):
     """defwatch settings. Environment variables use the prefix DEFWATCH_ and `__` for nesting
     (DEFWATCH_FETCH__CONCURRENCY=32)."""
@@ -50,6 +101,7 @@ class Settings(BaseSettings):
     workers: int = Field(0, ge=0, le=64, description="processes for cleaning pages; 0 = one per core")
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @classmethod
     def settings_customise_sources(

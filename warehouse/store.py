@@ -27,7 +27,8 @@ FEED_STATE_COLUMNS = (
 RUN_COUNTERS = (
     "feeds_total", "feeds_due", "feeds_ok", "feeds_not_modified", "feeds_failed",
     "entries_seen", "articles_known", "pages_fetched", "pages_failed", "articles_new",
-    "duplicates", "fallbacks", "errors", "events_new", "mentions_new",
+    "duplicates", "fallbacks", "errors", "events_new", "mentions_new", "alerts_new", "alerts_sent",
+    "alerts_failed",
 )
 
 

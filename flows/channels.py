@@ -1,0 +1,208 @@
+"""Alert channels: log, webhook (JSON + HMAC-SHA256), e-mail (SMTP, STARTTLS when offered),
+any apprise URL, and Prefect events. Each ``send`` either returns or raises ``DeliveryError``
+with a message that contains no secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import smtplib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+from flows.errors import ConfigError, DefwatchError
+from flows.settings import ChannelDef
+
+log = logging.getLogger("defwatch.alerts")
+SIGNATURE_HEADER = "X-Defwatch-Signature"
+
+
+class DeliveryError(DefwatchError):
+    """A channel refused or could not take the message; the delivery stays pending."""
+
+
+@dataclass
+class Message:
+    alert_id: str
+    kind: str
+    title: str
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+_SECRET_IN_URL = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """Remove credentials from URLs and any known secret value from a message."""
+    text = _SECRET_IN_URL.sub("***@", text)
+    for s in secrets or []:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return text
+
+
+def label_for_url(url: str) -> str:
+    """What people see for a --notify URL: scheme and host only (paths often carry tokens)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…" if parts.path not in ("", "/") else f"{parts.scheme}://{host}{port}"
+
+
+def url_key(url: str) -> str:
+    return "url:" + hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+class Channel:
+    key: str
+    label: str
+
+    def send(self, msg: Message) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class LogChannel(Channel):
+    def __init__(self, name: str = "log"):
+        self.key, self.label = f"cfg:{name}", name
+
+    def send(self, msg: Message) -> None:
+        try:
+            from prefect import get_run_logger
+
+            logger = get_run_logger()
+        except Exception:  # outside a flow run
+            logger = log
+        logger.info("ALERT %s — %s\n%s", msg.kind, msg.title, msg.text)
+
+
+class PrefectEventChannel(Channel):
+    """emit_event("defwatch.partnership.new", ...) so Prefect automations can act on alerts."""
+
+    def __init__(self, name: str = "prefect"):
+        self.key, self.label = f"cfg:{name}", name
+
+    def send(self, msg: Message) -> None:
+        from prefect.events import emit_event
+
+        ev = msg.payload.get("event", {})
+        emitted = emit_event(
+            event=f"defwatch.{msg.kind}",
+            resource={"prefect.resource.id": f"defwatch.event.{ev.get('event_id')}",
+                      "prefect.resource.name": msg.title[:200]},
+            payload=msg.payload,
+        )
+        if emitted is None:
+            raise DeliveryError("Prefect events are not enabled in this process (no Prefect API to send to)")
+
+
+class WebhookChannel(Channel):
+    def __init__(self, key: str, label: str, url: str, secret: str | None, timeout_s: float = 15.0):
+        self.key, self.label, self.url, self.secret, self.timeout_s = key, label, url, secret, timeout_s
+
+    def send(self, msg: Message) -> None:
+        import httpx
+
+        body = json.dumps({"alert_id": msg.alert_id, "kind": msg.kind, "title": msg.title, "text": msg.text,
+                           **msg.payload}, ensure_ascii=False, sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", "X-Defwatch-Alert-Id": msg.alert_id,
+                   "User-Agent": "defwatch-alerts/0.1"}
+        if self.secret:
+            sig = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+            headers[SIGNATURE_HEADER] = f"sha256={sig}"
+        try:
+            resp = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook {self.label}: {type(exc).__name__}: {redact(str(exc), [self.secret or ''])}") from None
+        if resp.status_code >= 300:
+            raise DeliveryError(f"webhook {self.label} answered HTTP {resp.status_code}")
+
+
+def verify_signature(secret: str, body: bytes, header: str) -> bool:
+    """For receivers (and tests): check X-Defwatch-Signature."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header or "")
+
+
+class EmailChannel(Channel):
+    def __init__(self, d: ChannelDef):
+        self.key, self.label, self.d = f"cfg:{d.name}", f"{d.name} (smtp {d.host}:{d.port})", d
+        if not d.host or not d.recipients:
+            raise ConfigError(f"alert channel {d.name!r}: e-mail needs `host` and `recipients`.")
+        self.password = os.environ.get(d.password_env) if d.username else None
+        if d.username and not self.password:
+            raise ConfigError(f"alert channel {d.name!r}: username given but ${d.password_env} is not set.")
+
+    def send(self, msg: Message) -> None:
+        d = self.d
+        em = EmailMessage()
+        em["Subject"] = msg.title
+        em["From"] = d.sender
+        em["To"] = ", ".join(d.recipients)
+        em["Date"] = formatdate(localtime=False)
+        # A stable Message-ID: a re-sent alert is recognisably the same message.
+        em["Message-ID"] = f"<{msg.alert_id}@defwatch>"
+        em["X-Defwatch-Alert-Id"] = msg.alert_id
+        em.set_content(msg.text)
+        try:
+            with smtplib.SMTP(d.host, d.port, timeout=d.timeout_s) as smtp:
+                smtp.ehlo()
+                if d.starttls and smtp.has_extn("starttls"):
+                    import ssl
+
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if d.username:
+                    smtp.login(d.username, self.password or "")
+                smtp.send_message(em)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"e-mail via {d.host}:{d.port}: {redact(str(exc), [self.password or ''])}") from None
+
+
+class AppriseChannel(Channel):
+    def __init__(self, key: str, label: str, url: str):
+        self.key, self.label, self.url = key, label, url
+
+    def send(self, msg: Message) -> None:
+        import apprise
+
+        ap = apprise.Apprise()
+        if not ap.add(self.url):
+            raise DeliveryError(f"{self.label}: not a URL apprise understands")
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = ap.notify(body=msg.text, title=msg.title)
+        if not ok:
+            detail = redact(captured.getvalue().strip().replace("\n", " "), [self.url])[:300]
+            raise DeliveryError(f"{self.label}: delivery failed ({detail or 'no detail from apprise'})")
+
+
+def from_config(d: ChannelDef) -> Channel:
+    if d.type == "log":
+        return LogChannel(d.name)
+    if d.type == "prefect":
+        return PrefectEventChannel(d.name)
+    url = d.url or (os.environ.get(d.url_env) if d.url_env else None)
+    if d.type in ("webhook", "apprise") and not url:
+        where = f"${d.url_env}" if d.url_env else "`url`"
+        raise ConfigError(f"alert channel {d.name!r}: no address ({where} is empty).")
+    if d.type == "webhook":
+        return WebhookChannel(f"cfg:{d.name}", d.name, url, os.environ.get(d.secret_env), d.timeout_s)
+    if d.type == "email":
+        return EmailChannel(d)
+    return AppriseChannel(f"cfg:{d.name}", d.name, url)
+
+
+def from_notify_url(url: str) -> Channel:
+    """A channel given on the command line (--notify / DEFWATCH_NOTIFY), in apprise's URL syntax."""
+    return AppriseChannel(url_key(url), label_for_url(url), url)
+
+
+def builtin(name: str) -> Channel | None:
+    return {"log": LogChannel, "prefect": PrefectEventChannel}.get(name, lambda: None)()

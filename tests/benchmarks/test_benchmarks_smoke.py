@@ -1,0 +1,45 @@
+"""Every benchmark script runs with --quick and prints its figure lines (no timing assertions).
+
+The benchmarks live in benchmarks/ (see benchmarks/RESULTS.md); this keeps them from rotting.
+Each script runs in a subprocess, as a user would run it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "benchmarks"
+
+# script -> figure lines it must print ("RESULT <name> value=...")
+EXPECTED = {
+    "cores.py": ["cores.clean_1_worker_pages_per_s", "cores.clean_2_workers_pages_per_s", "cores.speedup_2_vs_1"],
+    "queries.py": ["queries.top_party_pairs_by_mentions_ms", "queries.events_type_party_ms",
+                   "queries.events_as_of_ms", "queries.slowest_median_ms"],
+    "startup.py": ["startup.first_request_s", "startup.import_cli_s", "startup.help_s"],
+    "e2e_ingest.py": ["e2e.steady_articles_per_s", "e2e.total_articles_per_s", "e2e.startup_to_first_request_s",
+                      "e2e.peak_rss_tree_mb"],
+    "not_modified.py": ["not_modified.after_startup_s", "not_modified.requests"],
+    "fetch_order.py": ["fetch_order.pages_per_s_as_is", "fetch_order.gain"],
+    "memory.py": ["memory.peak_rss_tree_200_mb", "memory.peak_rss_tree_1000_mb", "memory.growth_ratio"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", list(EXPECTED))
+def test_benchmark_quick(script):
+    p = subprocess.run([sys.executable, str(BENCH / script), "--quick"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=240)
+    assert p.returncode == 0, f"{script} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    lines = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
+    names = {l.split()[1] for l in lines}
+    missing = [n for n in EXPECTED[script] if n not in names]
+    assert not missing, f"{script} did not print {missing}\n{p.stdout[-3000:]}"
+    for line in lines:
+        assert " value=" in line and " unit=" in line, line
+        value = line.split(" value=")[1].split()[0]
+        assert value not in ("nan", "inf"), line

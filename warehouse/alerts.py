@@ -1,0 +1,119 @@
+"""The alert outbox: rows written with the event change that caused them, deliveries recorded.
+
+Exactly-once in the records: an alert's key makes a second insert impossible, and a delivery is
+marked sent in its own short transaction right after the channel accepted it. A process killed
+between those two steps re-sends that one alert on the next run; every message carries the alert
+id (webhook header and body, e-mail Message-ID) so receivers can drop such a repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from warehouse.store import bulk_insert
+
+ALERT_COLUMNS = ("alert_id", "event_id", "kind", "value", "old_value", "rules", "created_at", "run_id")
+DELIVERY_COLUMNS = ("alert_id", "channel_key", "channel_label", "status", "attempts", "last_error",
+                    "last_attempt_at", "next_attempt_at", "sent_at")
+
+
+def alert_id(event_id: str, kind: str, value: str | None) -> str:
+    return hashlib.sha256(f"{event_id}|{kind}|{value or ''}".encode()).hexdigest()[:16]
+
+
+def insert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[dict[str, Any]],
+                  deliveries: Sequence[dict[str, Any]]) -> int:
+    """Insert new alerts and their deliveries; an alert that exists already is left alone (and
+    gets no new deliveries). Returns the number of alerts that were new."""
+    if not alerts:
+        return 0
+    ids = [a["alert_id"] for a in alerts]
+    con.register("_aids", __import__("pyarrow").table({"alert_id": ids}))
+    try:
+        known = {r[0] for r in con.execute("SELECT alert_id FROM alerts JOIN _aids USING (alert_id)").fetchall()}
+    finally:
+        con.unregister("_aids")
+    fresh = [a for a in alerts if a["alert_id"] not in known]
+    fresh_ids = {a["alert_id"] for a in fresh}
+    bulk_insert(con, "alerts", fresh, ALERT_COLUMNS)
+    bulk_insert(con, "alert_deliveries", [d for d in deliveries if d["alert_id"] in fresh_ids], DELIVERY_COLUMNS)
+    return len(fresh)
+
+
+def add_deliveries(con: duckdb.DuckDBPyConnection, deliveries: Sequence[dict[str, Any]]) -> int:
+    """Deliveries for alerts that already exist (a --notify channel given later); idempotent."""
+    return bulk_insert(con, "alert_deliveries", deliveries, DELIVERY_COLUMNS)
+
+
+def pending(con: duckdb.DuckDBPyConnection, now: datetime, channel_keys: Sequence[str] | None = None,
+            include_not_due: bool = False) -> list[dict[str, Any]]:
+    """Pending deliveries that are due, with what a message needs: the event and its reports."""
+    where = ["d.status = 'pending'"]
+    params: list[Any] = []
+    if not include_not_due:
+        where.append("(d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)")
+        params.append(now)
+    if channel_keys is not None:
+        where.append("list_contains(?, d.channel_key)")
+        params.append(list(channel_keys))
+    sql = f"""
+        SELECT d.alert_id, d.channel_key, d.channel_label, d.attempts, a.kind, a.value, a.old_value, a.rules,
+               a.created_at, e.event_id, e.type, e.parties, e.status, e.date, e.date_precision, e.location,
+               e.evidence, e.confidence, e.mention_count,
+               (SELECT list(struct_pack(url := coalesce(ar.final_url, ar.original_url), title := ar.title,
+                                        site := ar.site_name) ORDER BY ar.published DESC NULLS LAST)[1:5]
+                  FROM event_mentions m JOIN articles ar USING (article_id)
+                 WHERE m.event_id = e.event_id AND m.retracted_at IS NULL) AS articles
+          FROM alert_deliveries d JOIN alerts a USING (alert_id) JOIN events e USING (event_id)
+         WHERE {' AND '.join(where)}
+         ORDER BY a.created_at, a.alert_id, d.channel_key
+    """
+    cur = con.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def mark_sent(con: duckdb.DuckDBPyConnection, alert_id_: str, channel_key: str, now: datetime) -> None:
+    con.execute("UPDATE alert_deliveries SET status = 'sent', sent_at = ?, last_attempt_at = ?, "
+                "attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL "
+                "WHERE alert_id = ? AND channel_key = ? AND status = 'pending'",
+                [now, now, alert_id_, channel_key])
+
+
+def mark_failed(con: duckdb.DuckDBPyConnection, alert_id_: str, channel_key: str, now: datetime, error: str,
+                base_s: int, cap_s: int) -> None:
+    attempts = con.execute("SELECT attempts FROM alert_deliveries WHERE alert_id = ? AND channel_key = ?",
+                           [alert_id_, channel_key]).fetchone()[0] + 1
+    wait = min(cap_s, base_s * 2 ** (attempts - 1))
+    con.execute("UPDATE alert_deliveries SET attempts = ?, last_error = ?, last_attempt_at = ?, "
+                "next_attempt_at = ? WHERE alert_id = ? AND channel_key = ?",
+                [attempts, error[:1000], now, now + timedelta(seconds=wait), alert_id_, channel_key])
+
+
+def make_due(con: duckdb.DuckDBPyConnection, channel_keys: Sequence[str] | None = None) -> int:
+    """`defwatch alerts retry`: make every pending delivery due now."""
+    sql = "UPDATE alert_deliveries SET next_attempt_at = NULL WHERE status = 'pending'"
+    params: list[Any] = []
+    if channel_keys is not None:
+        sql += " AND list_contains(?, channel_key)"
+        params.append(list(channel_keys))
+    return con.execute(sql, params).fetchone()[0]
+
+
+def watched_summits(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Planned or postponed-to-a-date summits with a day-precise date: the summit calendar."""
+    cur = con.execute(
+        "SELECT event_id, type, parties, status, date, location, confidence FROM events "
+        "WHERE type = 'summit' AND retracted_at IS NULL AND date_precision = 'day' "
+        "AND (status IS NULL OR status IN ('planned', 'cancelled'))")
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def channel_keys_with_alerts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT DISTINCT channel_key FROM alert_deliveries").fetchall()}
