@@ -1,7 +1,7 @@
 """Memory: peak RSS of `defwatch ingest` (the CLI process and all its children) at two corpus sizes.
 
     python benchmarks/memory.py            # 2,000 and 10,000 articles
-    python benchmarks/memory.py --quick    # 200 and 1,000 articles (CI)
+    python benchmarks/memory.py --quick    # 100 and 400 articles (CI)
 
 The process tree (CLI, Prefect's ephemeral server, the cleaning workers) is sampled every 100 ms
 from /proc. Memory must not grow with the corpus: batches are streamed. Runs use
@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=40, help="articles per feed")
     a = ap.parse_args()
     if a.quick:
-        a.sizes, a.items = "200,1000", 20
+        a.sizes, a.items = "100,400", 20
     sizes = [int(x) for x in a.sizes.split(",")]
     _lib.print_machine()
     section(f"peak RSS of the ingest process tree at {', '.join(map(str, sizes))} articles")

@@ -57,6 +57,22 @@ class _Grammar:
             ("year", re.compile(rf"\b(?P<p>in|during|since|until|by|from|to|through|before|after|(?:in\s+)?(?:early|late|mid)[- ]?)\s*{Y}\b(?!\s*(?:%|percent|per cent|billion|million|-))", re.I)),
             ("deictic", re.compile(r"\b(?P<u>today|tonight|yesterday|tomorrow)\b", re.I)),
         ]
+        # Each pattern can only match where one of its words occurs: a cheap substring test on
+        # the case-folded sentence decides which patterns are worth running at all.
+        # Month names are matched case-sensitively (capitalised), weekdays only count when
+        # their first letter is upper-case (see _build).
+        month_words = tuple(sorted({m.capitalize() for m in rules.months}))
+        self.month_words = month_words
+        self.needles = {
+            "monthday": "caps",
+            "monthyear": "caps",
+            "month": "caps",
+            "weekday": tuple(sorted(rules.weekdays)),
+            "rel": ("year", "month", "week"),
+            "season": tuple(sorted(rules.seasons)),
+            "year": None,  # digits: tested with a regex
+            "deictic": ("today", "tonight", "yesterday", "tomorrow"),
+        }
         words = sorted(set(rules.months) | set(rules.weekdays) | set(rules.seasons), key=len, reverse=True)
         self.quick = re.compile(r"(?i)\b(?:" + "|".join(words) + r"|year|month|week|weekend|today|tonight|yesterday|tomorrow)\b|\b(?:19|20)\d\d\b")
         ex = sorted(rules.excluded_prefixes, key=len, reverse=True)
@@ -65,6 +81,7 @@ class _Grammar:
 
 
 _GRAMMARS: dict[int, tuple[RuleSet, _Grammar]] = {}
+_YEAR_DIGITS = re.compile(r"(?:19|20)\d\d")
 
 
 def _grammar(rules: RuleSet) -> _Grammar:
@@ -79,11 +96,27 @@ def _grammar(rules: RuleSet) -> _Grammar:
 
 def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
     g = _grammar(rules)
-    if not g.quick.search(s):
-        return []
+    fold = s.casefold()
+    aligned = len(fold) == len(s)
+    has_year = _YEAR_DIGITS.search(s) is not None
+    has_month = any(w in s for w in g.month_words)
+    needles = g.needles
     found: list[DateMention] = []
     taken: list[tuple[int, int]] = []
     for kind, rx in g.patterns:
+        # skip patterns that cannot yield a mention here (a pure speed-up: same results)
+        words = needles[kind]
+        if words is None:
+            if not has_year:
+                continue
+        elif words == "caps":
+            if not has_month:
+                continue
+        elif kind == "weekday" and aligned:
+            if not _capitalised_word(s, fold, words):
+                continue
+        elif not any(w in fold for w in words):
+            continue
         for m in rx.finditer(s):
             a, b = m.start(), m.end()
             if kind == "weekday":
@@ -109,6 +142,17 @@ def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
             found.append(dm)
     found.sort(key=lambda d: d.start)
     return found
+
+
+def _capitalised_word(s: str, fold: str, words) -> bool:
+    """Does one of ``words`` occur in ``fold`` (case-folded ``s``) with an upper-case first letter in ``s``?"""
+    for w in words:
+        i = fold.find(w)
+        while i >= 0:
+            if s[i].isupper():
+                return True
+            i = fold.find(w, i + 1)
+    return False
 
 
 def _asdict(d: DateMention) -> dict:

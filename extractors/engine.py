@@ -34,7 +34,7 @@ MAX_DYNAMIC_FIRMS = 50
 _WORD = re.compile(r"[\w'’-]+")
 _DETERMINERS = frozenset("a an the its their his her our this that these those another similar".split())
 _DEFINITE = frozenset("the its their his her our this that these those".split())
-_LOC_BEFORE = re.compile(r"(?:^|\W)(?:in|at|near|outside|inside)\s+(?:the\s+)?(?:(?:neighbouring|neighboring|nearby|northern|southern|eastern|western|central|coastal|rural|downtown|landlocked)\s+)?$", re.I)
+_LOC_BEFORE = re.compile(r"(?:^|\W)(?:in|at|near)\s+(?:the\s+)?(?:(?:neighbouring|neighboring|nearby|northern|southern|eastern|western|central|coastal|rural|downtown|landlocked)\s+)?$", re.I)
 _TO_BEFORE = re.compile(r"(?:^|\W)(?:to|for|visit|visits|visited|visiting)\s+(?:the\s+)?$", re.I)
 _IGNORE_BEFORE = re.compile(
     r"(?:^|\W)(?:officials?|sources?|diplomats?|analysts?|reporters?|correspondents?|spokes(?:man|woman|person)|"
@@ -56,6 +56,32 @@ _BREAK = re.compile(
 )
 _WHICH_BREAK = re.compile(r"^,\s+(?:which|that)\b")
 _PAIR = None  # compiled lazily per rule set
+_TRIGGERISH = frozenset(("P", "S", "ST"))
+# a fronted comparison or addition ("Besides Japan, ...", "Like Canada, ..."): names in it are
+# not parties of the main clause
+_FRONTED = re.compile(r"(?:Besides|Apart\s+from|Aside\s+from|In\s+addition\s+to|Alongside|Like|Unlike|As\s+with|As\s+in|Similar\s+to|Beyond)\s[^,;]{1,80},")
+# a reporting verb between a speaker and the clause it reports ("X's minister said the pact ...")
+_REPORTED = re.compile(r"\b(?:said|says|say|told|added|noted|stated|argued|insisted|warned|stressed)\b(?:\s+that)?(?:\s+[\w'’-]+){0,3}\s+$")
+# a negated verb earlier in the trigger's clause ("did not announce any change to existing agreements")
+_NEG_CLAUSE = re.compile(r"(?:\bnot|\bnever|n't)\s+(?:[\w'’-]+\s+){0,6}$")
+_ANAPHORIC = re.compile(r"\b(?:similar|comparable|such)\s+(?:[\w-]+\s+){0,3}$", re.I)
+# precompiled patterns of the per-sentence analysis
+_RX_POSS_END = re.compile(r"['’]s$")
+_RX_THE_END = re.compile(r"\bthe\s+$", re.I)
+_RX_FIRMMOD_GAP = re.compile(r"(?:['’]s)?(?:\s+[a-z][\w-]*){0,4}\s+|-[\w-]+\s+(?:[a-z][\w-]*\s+){0,3}")
+_RX_PREV_CAP = re.compile(r"([A-Z][\w-]*)\s+$")
+_RX_MEETING_OF = re.compile(r"\s+(?:of|with)\s+(?:senior\s+)?(?:executives|officials|ministers)")
+_RX_PREV_CAP2 = re.compile(r"([A-Z][\w'’-]*)\s+$")
+_RX_PUNCT = re.compile(r"[,;:]")
+_RX_TAIL_GAP = re.compile(r",?\s+(?:and\s+|or\s+)?(?:the\s+)?|,\s*|\s*-\s*|\s+\w+(?:\s+\w+){0,3}\s+")
+_RX_HOSTING = re.compile(r"\s+(?:is\s+|was\s+|will\s+be\s+)?(?:hosting|hosts|hosted|will\s+host)\b")
+_RX_FOR_HOSTING = re.compile(r"\s+for\s+hosting\b")
+_RX_MOD_GAP = re.compile(r"(?:['’]s)?(?:\s+(?!(?:a|an|the|its|their|his|her|each|and|with|to|of|signed|agreed|will|would|has|have|had|is|are|was|were)\b)[a-z][\w-]*){0,2}\s+|-")
+_RX_WITH = re.compile(r"\b(with|between|among|to)\b")
+_RX_THE_GAP = re.compile(r"\s+(?:the\s+)?")
+_RX_NAMED_SUMMIT = re.compile(r"\b[A-Z][a-z]+ Summit\b")
+_RX_WITH_FIRST_GAP = re.compile(r"(?:\s+(?:[a-z][\w-]*|[A-Z][a-z]+\s+(?:Prime\s+Minister|President|Minister)|President|Prime\s+Minister|Crown\s+Prince|King|Chancellor|its|their|his|her)){0,4}\s+")
+_RX_WITH_NEXT_GAP = re.compile(r",?\s+(?:and\s+|or\s+)?(?:the\s+)?|,\s*")
 _EACH = re.compile(r"\b(?:each|separate|separately|respective|respectively|individually|bilaterally)\b", re.I)
 _MULTI = re.compile(r"\b(?:trilateral|multilateral|three-way|four-way|joint|quadrilateral|collective)\b", re.I)
 _THE_ALLIANCE_NUM = re.compile(r"\b[Tt]he\s+\d+-(?:member|nation|country)\s+(alliance|bloc)\b")
@@ -198,21 +224,29 @@ class _Doc:
     def _actor_mentions(self) -> list[Mention]:
         text = self.text
         raw = []
-        for end_idx, (surface, entries) in self.R.actor_ac.iter(text):
-            a = end_idx - len(surface) + 1
+        n = len(text)
+        for end_idx, val in self.R.actor_ac.iter(text):
             b = end_idx + 1
-            if _bounded(text, a, b):
-                raw.append((a, b, (surface, entries)))
-        for m in _THE_ALLIANCE_NUM.finditer(text):
+            a = b - len(val[0])
+            # inline _bounded(): no word character on both sides of either edge
+            if a > 0:
+                c = text[a - 1]
+                if (c.isalnum() or c == "_") and (text[a].isalnum() or text[a] == "_"):
+                    continue
+            if b < n:
+                c = text[b]
+                if (c.isalnum() or c == "_") and (text[end_idx].isalnum() or text[end_idx] == "_"):
+                    continue
+            raw.append((a, b, val))
+        for m in (_THE_ALLIANCE_NUM.finditer(text) if ("-member" in text or "-nation" in text or "-country" in text) else ()):
             word = "the " + m.group(1)
             blocs = self.R.bloc_coref.get(word, [])
             if blocs:
                 raw.append((m.start(), m.end(), (m.group(0), tuple(Entry("coref", b, word) for b in blocs))))
         raw.extend(self._dynamic_firms(self._all_cues))
-        out = []
-        for a, b, (surface, entries) in _longest(raw):
-            out.append(Mention(a, b, surface, entries))
-        return out
+        # plain (start, end, surface, entries) tuples: Mention objects are made only for
+        # sentences that need clause analysis (see run()).
+        return [(a, b, val[0], val[1]) for a, b, val in _longest(raw)]
 
     def _dynamic_firms(self, cues: list) -> list[tuple[int, int, tuple]]:
         """Unknown firm names introduced by a descriptor ("drone maker X Y") or ending in a firm suffix."""
@@ -260,7 +294,7 @@ class _Doc:
                 if not toks:
                     continue
                 skip = 0
-                while skip < len(toks) - 1 and (self._known_surface(toks[skip]) or self._known_surface(re.sub(r"['’]s$", "", toks[skip]))
+                while skip < len(toks) - 1 and (self._known_surface(toks[skip]) or self._known_surface(_RX_POSS_END.sub("", toks[skip]))
                                                 or toks[skip].endswith(("'s", "’s"))):
                     skip += 1
                 if skip:
@@ -298,11 +332,18 @@ class _Doc:
     def _cues(self) -> list[Cue]:
         low = self.lower
         raw = []
+        n = len(low)
         for end_idx, (term, payload) in self.R.cue_ac.iter(low):
-            a = end_idx - len(term) + 1
             b = end_idx + 1
-            if not _bounded(low, a, b):
-                continue
+            a = b - len(term)
+            if a > 0:
+                c = low[a - 1]
+                if (c.isalnum() or c == "_") and (low[a].isalnum() or low[a] == "_"):
+                    continue
+            if b < n:
+                c = low[b]
+                if (c.isalnum() or c == "_") and (low[end_idx].isalnum() or low[end_idx] == "_"):
+                    continue
             for cat, p in payload:
                 raw.append(Cue(a, b, cat, p))
         return raw
@@ -310,6 +351,11 @@ class _Doc:
     # ------------------------------------------------------------------ main loop
     def run(self) -> list[Event]:
         text = self.text
+        cues = self._cues()
+        # No trigger cue anywhere (partnership, summit or a status word for "It was
+        # extended"): nothing can be extracted, so skip sentence analysis altogether.
+        if not any(c.cat in _TRIGGERISH for c in cues):
+            return []
         sents = split_sentences(text)
         if not sents:
             return []
@@ -324,26 +370,38 @@ class _Doc:
             and sents[1].para_start
         )
         self.dateline = next((s.dateline for s in sents[:3] if s.dateline), None)
-        cues = self._cues()
         self._all_cues = cues
         mentions = self._actor_mentions()
         starts = [s.start for s in sents]
         # paragraph starts include datelines: use the dateline-free start; mentions inside
         # a dateline are dropped.
-        self.sent_mentions: list[list[Mention]] = [[] for _ in sents]
+        self.sent_mentions: list[list] = [[] for _ in sents]
         for m in mentions:
-            i = bisect.bisect_right(starts, m.start) - 1
-            if i >= 0 and m.end <= sents[i].end:
+            i = bisect.bisect_right(starts, m[0]) - 1
+            if i >= 0 and m[1] <= sents[i].end:
                 self.sent_mentions[i].append(m)
         self.sent_cues: list[list[Cue]] = [[] for _ in sents]
+        trig_sents = set()
         for c in cues:
             i = bisect.bisect_right(starts, c.start) - 1
             if i >= 0 and c.end <= sents[i].end:
                 self.sent_cues[i].append(c)
-        self.defence = [self._has_defence(cs) for cs in self.sent_cues]
+                if c.cat == "P" or c.cat == "S" or (c.cat == "ST" and text[sents[i].start:sents[i].start + 3] in ("It ", "it ")):
+                    trig_sents.add(i)
+        self._def_cache: dict[int, bool] = {}
         for i, s in enumerate(sents):
-            self._sentence(i, s, headline=(i == 0 and self.headline))
+            if i in trig_sents:
+                self.sent_mentions[i] = [Mention(*m) for m in self.sent_mentions[i]]
+                self._sentence(i, s, headline=(i == 0 and self.headline))
+            else:
+                self._light_note(i)  # no trigger: salience bookkeeping only
         return self._finish()
+
+    def _defence(self, i: int) -> bool:
+        hit = self._def_cache.get(i)
+        if hit is None:
+            hit = self._def_cache[i] = self._has_defence(self.sent_cues[i])
+        return hit
 
     def _has_defence(self, cues: list[Cue]) -> bool:
         nd = [(c.start, c.end) for c in cues if c.cat == "NOTDEF"]
@@ -357,31 +415,36 @@ class _Doc:
         text = self.text
         out = []
         ms = self.sent_mentions[i][:MAX_ACTORS_PER_SENTENCE]
+        fm = _FRONTED.match(text, s.start, s.end)
+        fronted_end = fm.end() if fm else -1
         for k, m in enumerate(ms):
             before = text[max(s.start, m.start - 40):m.start]
             after = text[m.end:min(s.end, m.end + 40)]
             entries = m.entries
-            kinds = {e.kind for e in entries}
-            if "blocker" in kinds:
+            if any(e.kind == "blocker" for e in entries):
                 continue
             m.role, m.actor, m.place, m.kind, m.head, m.claimed = "", "", "", "", False, -1
-            if _COMPOUND_AFTER.match(after):
+            if _COMPOUND_AFTER.match(after) or m.end <= fronted_end:
                 m.role = "ignore"
                 out.append(m)
                 continue
-            place = next((e for e in entries if e.kind == "place"), None)
-            metonym = next((e for e in entries if e.kind == "metonym"), None)
-            country = next((e for e in entries if e.kind == "country"), None)
-            demonym = next((e for e in entries if e.kind == "demonym"), None)
-            bloc = next((e for e in entries if e.kind == "bloc"), None)
-            firm = next((e for e in entries if e.kind == "firm"), None)
-            person = next((e for e in entries if e.kind == "person"), None)
-            coref = next((e for e in entries if e.kind == "coref"), None)
+            first: dict[str, Entry] = {}
+            for e in entries:
+                if e.kind not in first:
+                    first[e.kind] = e
+            place = first.get("place")
+            metonym = first.get("metonym")
+            country = first.get("country")
+            demonym = first.get("demonym")
+            bloc = first.get("bloc")
+            firm = first.get("firm")
+            person = first.get("person")
+            coref = first.get("coref")
             if _IGNORE_BEFORE.search(before):
                 m.role = "ignore"
                 out.append(m)
                 continue
-            if demonym and _CAPITAL_AFTER.match(after) and re.search(r"\bthe\s+$", before, re.I):
+            if demonym and _CAPITAL_AFTER.match(after) and _RX_THE_END.search(before):
                 cap = self.R.capital_of.get(demonym.name)
                 m.role = "location" if cap else "ignore"
                 m.place = cap or ""
@@ -437,7 +500,7 @@ class _Doc:
                 for n in out[k + 1:k + 3]:
                     if n.role == "actor" and n.kind == "firm":
                         gap = text[m.end:n.start]
-                        if len(gap) <= 45 and re.fullmatch(r"(?:['’]s)?(?:\s+[a-z][\w-]*){0,4}\s+|-[\w-]+\s+(?:[a-z][\w-]*\s+){0,3}", gap):
+                        if len(gap) <= 45 and _RX_FIRMMOD_GAP.fullmatch(gap):
                             m.role = "firmmod"
                         break
                     if n.role == "actor":
@@ -470,30 +533,34 @@ class _Doc:
         sal = self.state.salience
         st = self.state
         for m in self.sent_mentions[i]:
+            if type(m) is tuple:
+                m_start, m_end, _, m_entries = m
+            else:
+                m_start, m_end, m_entries = m.start, m.end, m.entries
             name = kind = None
-            for e in m.entries:
+            for e in m_entries:
                 if e.kind in ("country", "demonym", "bloc", "firm", "metonym", "person"):
                     name = e.name
                     kind = self.R.actor_kind.get(name, "firm" if e.kind == "firm" else "country")
                     break
                 if e.kind == "coref":
-                    name = self._resolve_bloc_coref(e.extra, m.start)
+                    name = self._resolve_bloc_coref(e.extra, m_start)
                     kind = "bloc"
                     break
                 if e.kind == "blocker":
                     break
             if not name:
                 continue
-            pre = text[max(0, m.start - 4):m.start]
+            pre = text[max(0, m_start - 4):m_start]
             if pre.endswith(("in ", "at ")):
                 continue
             rec = sal.setdefault(name, [0, 0])
             rec[0] += 1
-            rec[1] = m.start
+            rec[1] = m_start
             if kind == "bloc":
-                st.blocs_seen.append((m.end, name))
+                st.blocs_seen.append((m_end, name))
             elif kind == "firm":
-                st.firms_seen.append((m.end, name))
+                st.firms_seen.append((m_end, name))
 
     def _sentence(self, i: int, s: Sentence, headline: bool) -> None:
         text = self.text
@@ -525,7 +592,7 @@ class _Doc:
             and self.R.statuses[c.payload].status in ("signed", "extended", "suspended", "cancelled") for c in cues)
         if headline or not (trig_cues or has_it):
             self._note_mentions(ms)
-            if any(c.cat == "S" for c in trig_cues) and re.search(r"\b[A-Z][a-z]+ Summit\b", text[s.start:s.end]):
+            if any(c.cat == "S" for c in trig_cues) and _RX_NAMED_SUMMIT.search(text[s.start:s.end]):
                 self._conference_check(s, ms, trig_cues)
             return
         cats = {c.cat for c in cues}
@@ -552,7 +619,7 @@ class _Doc:
     def _conference_check(self, s: Sentence, ms: list[Mention], trig_cues: list[Cue]) -> None:
         for c in trig_cues:
             if c.cat == "S" and self.text[c.start].isupper():
-                prev = re.search(r"([A-Z][\w-]*)\s+$", self.text[s.start:c.start])
+                prev = _RX_PREV_CAP.search(self.text[s.start:c.start])
                 if prev and not any(m.start <= c.start - 1 and m.end >= c.start - len(prev.group(1)) - 1 and m.role in ("actor", "location", "placeonly") for m in ms):
                     self.state.conference_summit = True
 
@@ -580,6 +647,8 @@ class _Doc:
             before_words = _WORD.findall(low[max(s.start, a - 60):a])[-4:]
             if any(w in R.negation or w.endswith("n't") for w in before_words):
                 continue
+            if td.type == "partnership" and _NEG_CLAUSE.search(low, max(s.start, a - 70), a):
+                continue
             if td.type == "partnership":
                 np_words = []
                 for w in reversed(before_words):
@@ -598,10 +667,10 @@ class _Doc:
                     continue
                 if td.verb and not self._meet_ok(b, s, ms):
                     continue
-                if td.id == "S-MEETING" and re.match(r"\s+(?:of|with)\s+(?:senior\s+)?(?:executives|officials|ministers)", text[b:b + 40]):
+                if td.id == "S-MEETING" and _RX_MEETING_OF.match(text[b:b + 40]):
                     continue
                 if text[a].isupper() and td.id == "S-SUMMIT":
-                    prev = re.search(r"([A-Z][\w'’-]*)\s+$", text[max(s.start, a - 40):a])
+                    prev = _RX_PREV_CAP2.search(text[max(s.start, a - 40):a])
                     if prev and a - len(prev.group(0)) > s.start:
                         pa = a - len(prev.group(0))
                         if not any(m.start <= pa < m.end and m.role in ("actor", "location", "placeonly") for m in ms):
@@ -742,9 +811,14 @@ class _Doc:
                 if prev_same:
                     status = prev_same[-1].status
             future = self._future(status, t, low, ext_a, ext_b)
+            if future is False and status is None and self._future(None, t, low, s.start, s.end):
+                future = True  # "... is expected to be one of the outcomes of the summit on June 23"
             # ------------------------------------------------ parties
             subj_a = min(ext_a, seg_a)
             subj = [m for m in actors if subj_a <= m.start < t.start and m.claimed == -1]
+            if subj and _REPORTED.search(self.lower, subj[-1].end, t.start) and (
+                    self._is_definite(t, s) or self.lower[max(s.start, t.start - 12):t.start].rstrip().endswith("both")):
+                subj = []  # "the Estonian minister said the agreement ...": a speaker, not a party
             nxt = min((x.start for x in triggers if x.start > t.start and x.seg == t.seg), default=ext_b)
             tail = []
             definite = self._is_definite(t, s)
@@ -754,9 +828,9 @@ class _Doc:
                     if m.start < t.end or m.start >= min(nxt, ext_b) or m.claimed != -1:
                         continue
                     gap = text[cur:m.start]
-                    if not tail and (len(gap) > 80 or re.search(r"[,;:]", gap)):
+                    if not tail and (len(gap) > 80 or _RX_PUNCT.search(gap)):
                         break
-                    if tail and not re.fullmatch(r",?\s+(?:and\s+|or\s+)?(?:the\s+)?|,\s*|\s*-\s*|\s+\w+(?:\s+\w+){0,3}\s+", gap):
+                    if tail and not _RX_TAIL_GAP.fullmatch(gap):
                         break
                     tail.append(m)
                     cur = m.end
@@ -776,10 +850,16 @@ class _Doc:
                 mod_places = [m for m in mods if any(e.kind == "metonym" for e in m.entries) and m.surface in R.place_names]
                 for m in mod_places:
                     base.discard(m.actor)
-                hosts = {m.actor for m in tail + subj if re.match(r"\s+(?:is\s+|was\s+|will\s+be\s+)?(?:hosting|hosts|hosted|will\s+host)\b", text[m.end:m.end + 25]) or re.match(r"\s+for\s+hosting\b", text[m.end:m.end + 20])}
+                hosts = {m.actor for m in tail + subj if _RX_HOSTING.match(text[m.end:m.end + 25]) or _RX_FOR_HOSTING.match(text[m.end:m.end + 20])}
+                # a leader who hosts takes part ("the president hosted ..."); a state that hosts is the venue
+                venue_hosts = {m.actor for m in tail + subj if m.actor in hosts and not any(e.kind == "person" for e in m.entries)}
+                all_blocs = {x for x in base if R.actor_kind.get(x) == "bloc"}
+                if all_blocs and all(R.actor_kind.get(x) == "bloc" for x in base - hosts):
+                    venue_hosts = set(hosts)
             else:
                 mod_places = []
                 hosts = set()
+                venue_hosts = set()
             coref_main = None
             own_subj = [m for m in subj if m.start >= seg_a]
             if (definite and not mods and not between and not any(g for g, _ in groups) and not own_subj
@@ -810,8 +890,12 @@ class _Doc:
                         strategy = "list+coref"
                     else:
                         strategy = "list"
-                    for (g, gd), names in zip([x for x in groups if x[0]], gnames):
-                        d = self._pick_date([x for x in zone_dates if gd[0] <= x[0].start < gd[1]], t, status) or date_pick
+                    real_groups = [x for x in groups if x[0]]
+                    for (g, gd), names in zip(real_groups, gnames):
+                        d = self._pick_date([x for x in zone_dates if gd[0] <= x[0].start < gd[1]], t, status)
+                        if d is None and date_pick is not None and not any(
+                                a0 <= date_pick.start < b0 for _, (a0, b0) in real_groups):
+                            d = date_pick  # a date outside every group's range is shared by all of them
                         for w in names:
                             party_sets.append((frozenset(base | {w}), d, strategy))
                 else:
@@ -823,7 +907,8 @@ class _Doc:
                     ps |= explicit_names(tail)
                 party_sets.append((frozenset(ps), date_pick, "explicit"))
             for ps, dpick, strat in party_sets:
-                ps = set(ps) - hosts if t.type == "summit" and len(set(ps) - hosts) >= 1 else set(ps)
+                rest = set(ps) - venue_hosts
+                ps = rest if t.type == "summit" and rest else set(ps)
                 explicit = len(ps)
                 conf_pen = 0.0
                 # pair phrases ("the two countries") and coreference
@@ -871,7 +956,7 @@ class _Doc:
                 loc = None
                 if not any(self._is_firm(p) for p in ps):
                     loc = self._location(t, ms, ext_a, ext_b, segs, segs_in, mod_places, hosts)
-                conf = t.conf + (0.05 if self.defence[i] else 0) - conf_pen - (0.1 if status is None else 0) - (0.05 if date is None else 0)
+                conf = t.conf + (0.05 if self._defence(i) else 0) - conf_pen - (0.1 if status is None else 0) - (0.05 if date is None else 0)
                 cands.append(Candidate(
                     type=t.type, parties=frozenset(ps), status=status, date=date, date_text=date_text, location=loc,
                     sent_idx=i, ev_start=s.start, ev_end=s.end, confidence=round(max(0.05, min(0.99, conf)), 2),
@@ -894,7 +979,7 @@ class _Doc:
         for m in chain:
             gap = text[m.end:j]
             if not mods:
-                ok = re.fullmatch(r"(?:['’]s)?(?:\s+(?!(?:a|an|the|its|their|his|her|each|and|with|to|of|signed|agreed|will|would|has|have|had|is|are|was|were)\b)[a-z][\w-]*){0,2}\s+|-", gap)
+                ok = _RX_MOD_GAP.fullmatch(gap)
             else:
                 ok = gap in ("-", "–", "/", " and ", "-and-")
             if not ok:
@@ -909,8 +994,10 @@ class _Doc:
         groups: list[tuple[list[Mention], tuple[int, int]]] = []
         between: list[Mention] = []
         after = [m for m in actors if za <= m.start < zb and m.claimed == -1]
-        for wm in re.finditer(r"\b(with|between|among)\b", text[za:zb]):
+        for wm in _RX_WITH.finditer(text[za:zb]):
             wpos = za + wm.end()
+            if wm.group(1) == "to" and (za + wm.start() != t.end + 1 or not t.term.endswith("ies")):
+                continue
             if wpos < t.start and wm.group(1) != "with":
                 continue
             grp: list[Mention] = []
@@ -919,8 +1006,8 @@ class _Doc:
                 if m.start < wpos or m.claimed != -1:
                     continue
                 gap = text[cur:m.start]
-                limit = r"(?:\s+(?:[a-z][\w-]*|[A-Z][a-z]+\s+(?:Prime\s+Minister|President|Minister)|President|Prime\s+Minister|Crown\s+Prince|King|Chancellor|its|their|his|her)){0,4}\s+" if not grp else r",?\s+(?:and\s+|or\s+)?(?:the\s+)?|,\s*"
-                if re.fullmatch(limit, gap) or (not grp and re.fullmatch(r"\s+(?:the\s+)?", gap)):
+                limit = _RX_WITH_FIRST_GAP if not grp else _RX_WITH_NEXT_GAP
+                if limit.fullmatch(gap) or (not grp and _RX_THE_GAP.fullmatch(gap)):
                     grp.append(m)
                     cur = m.end
                 else:
@@ -960,12 +1047,15 @@ class _Doc:
 
     # ------------------------------------------------------------------ pieces
     def _defence_ok(self, i: int, t: Trigger, low: str, s: Sentence) -> bool:
-        if self.defence[i]:
+        if self._defence(i):
             return True
         n = len(self.sents)
-        if (i > 0 and self.defence[i - 1]) or (i + 1 < n and self.defence[i + 1]):
+        if (i > 0 and self._defence(i - 1)) or (i + 1 < n and self._defence(i + 1)):
             return True
-        return any(e.type == "partnership" and i - e.sent_idx <= 6 for e in self.state.events)
+        if any(e.type == "partnership" and i - e.sent_idx <= 6 for e in self.state.events):
+            return True
+        return bool(_ANAPHORIC.search(self.lower, max(s.start, t.start - 40), t.start)) and any(
+            e.type == "partnership" for e in self.state.events)
 
     def _status(self, t: Trigger, zone_cues: list[Cue], low: str, s: Sentence) -> str | None:
         best = None
@@ -1186,7 +1276,8 @@ class _Doc:
             src = None
             if src is None:
                 src = next((e for e in reversed(st.events)
-                            if e.date and c.sent_idx - e.sent_idx <= 2 and (e.parties & c.parties)), None)
+                            if e.date and c.sent_idx - e.sent_idx <= 2
+                            and (e.parties == c.parties or (e.type == "summit" and e.parties & c.parties))), None)
             if src is not None:
                 c.date, c.date_text = src.date, src.date_text
                 if not c.location:
@@ -1202,7 +1293,7 @@ class _Doc:
                 continue
             if not self._compatible_dates(e.date, c.date):
                 continue
-            if e.location and c.location and e.location != c.location:
+            if e.location and c.location and e.location != c.location and not (c.rule.endswith("/coref") and c.date is None):
                 continue
             # merge c into e
             if c.date and (not e.date or len(c.date) > len(e.date)):

@@ -22,7 +22,7 @@ ABBREVIATIONS = frozenset(
     fig al mt ft pres sec min max govt nat'l intl int'l""".split()
 )
 
-_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9À-Ý])")
+_END = re.compile(r"[.!?][.!?]*[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9À-Ý])")
 _PARA = re.compile(r"[^\n\r]+")
 _DATELINE = re.compile(
     r"(?P<city>[^\W\d_][^\n,—–(]{1,40}?)"
@@ -69,40 +69,53 @@ def _cut_long(text: str, start: int, end: int, out: list[tuple[int, int]]) -> No
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
+    seg = text[s:e]
+    stripped = seg.lstrip()
+    if not stripped:
+        return e, e
+    s += len(seg) - len(stripped)
+    return s, e - (len(stripped) - len(stripped.rstrip()))
 
 
 def split_sentences(text: str) -> list[Sentence]:
     result: list[Sentence] = []
+    append = result.append
+    abbreviations = ABBREVIATIONS
     for pm in _PARA.finditer(text):
         ps, pe = _trim(text, pm.start(), pm.end())
         if ps >= pe:
             continue
-        body_start, dateline = strip_dateline(text, ps, pe)
+        if text[ps:ps + 3].isupper():
+            body_start, dateline = strip_dateline(text, ps, pe)
+        else:
+            body_start, dateline = ps, None
         spans: list[tuple[int, int]] = []
         s = body_start
         for m in _END.finditer(text, body_start, pe):
             # abbreviation or initial before the period?
-            if text[m.start()] == ".":
-                j = m.start()
+            j = m.start()
+            if text[j] == ".":
                 k = max(text.rfind(" ", s, j), text.rfind("\t", s, j)) + 1
                 if k <= 0:
                     k = s
                 word = text[k:j].lower().lstrip("(\"“'‘")
-                if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or (word.count(".") >= 1 and len(word) <= 5):
+                if word in abbreviations or (len(word) == 1 and word.isalpha()) or (word.count(".") >= 1 and len(word) <= 5):
                     continue
             e = m.end()
             ts, te = _trim(text, s, e)
-            if te > ts:
+            if te - ts > MAX_SENTENCE:
                 _cut_long(text, ts, te, spans)
+            elif te > ts:
+                spans.append((ts, te))
             s = e
         ts, te = _trim(text, s, pe)
-        if te > ts:
+        if te - ts > MAX_SENTENCE:
             _cut_long(text, ts, te, spans)
-        for i, (a, b) in enumerate(spans):
-            result.append(Sentence(a, b, i == 0, dateline if i == 0 else None))
+        elif te > ts:
+            spans.append((ts, te))
+        if spans:
+            a, b = spans[0]
+            append(Sentence(a, b, True, dateline))
+            for a, b in spans[1:]:
+                append(Sentence(a, b, False, None))
     return result

@@ -155,8 +155,7 @@ class Fetcher:
         started = time.monotonic()
         res = FetchResult(request=req, final_url=req.url)
         try:
-            async with self._global:
-                await asyncio.wait_for(self._follow(req, res), timeout=self.settings.total_timeout_s)
+            await asyncio.wait_for(self._follow(req, res), timeout=self.settings.total_timeout_s)
         except asyncio.TimeoutError:
             res.error_kind = "slow_body" if res.status else "timeout"
             res.error = (f"{res.final_url} did not finish within {self.settings.total_timeout_s:.0f} s "
@@ -185,7 +184,9 @@ class Fetcher:
             if guard:
                 res.error_kind, res.error = guard
                 return
-            async with self._host_lock(url):
+            # The host's slot first, then a global one: a request queued behind its host's limit
+            # must not sit on a global slot that another host could use.
+            async with self._host_lock(url), self._global:
                 outcome = await self._request(url, headers, res)
             if outcome is None:
                 return

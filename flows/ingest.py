@@ -240,10 +240,14 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
             _pool = pool
             for stage in ("pages", "clean", "store"):
                 progress.start(stage, len(new))
-            for i in range(0, len(new), settings.batch_size):
-                batch = new[i:i + settings.batch_size]
-                fetched = fetch_pages_task(batch, settings)
+            batches = [new[i:i + settings.batch_size] for i in range(0, len(new), settings.batch_size)]
+            # Fetch batch k+1 (network, a thread) while batch k is cleaned (CPU, the process pool).
+            ahead = fetch_pages_task.submit(batches[0], settings) if batches else None
+            for k, batch in enumerate(batches):
+                fetched = ahead.result()
                 checkpoint("after-page-fetch")
+                if k + 1 < len(batches):
+                    ahead = fetch_pages_task.submit(batches[k + 1], settings)
                 cleaned = clean_pages_task(fetched)
                 checkpoint("after-clean")
                 store_batch_task(str(db), batch, fetched, cleaned, run_id, settings.alerts, chans, mark_seen)

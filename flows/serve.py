@@ -57,7 +57,7 @@ def wait_healthy(api_url: str, timeout_s: float, proc: subprocess.Popen | None =
 
 
 @contextlib.contextmanager
-def prefect_server(port: int, console=None) -> Iterator[str]:
+def prefect_server(port: int, console=None, database: Path | None = None) -> Iterator[str]:
     """Yield the API URL of a usable Prefect server: PREFECT_API_URL's, or a local one we start."""
     given = os.environ.get("PREFECT_API_URL")
     if given:
@@ -68,6 +68,11 @@ def prefect_server(port: int, console=None) -> Iterator[str]:
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true")}
+    if database is not None and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
+        # Its own SQLite file: the shared ~/.prefect/prefect.db is also written by every embedded
+        # server of other defwatch commands, and SQLite stalls under that contention.
+        database.parent.mkdir(parents=True, exist_ok=True)
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{database}"
     if console is not None:
         console.print(f"starting a local Prefect server on 127.0.0.1:{port} …")
     proc = subprocess.Popen(
@@ -94,7 +99,12 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
     from flows.registry import load_feeds
 
     load_feeds(feeds_file, base_url=base_url)  # fail on a bad registry before starting anything
-    with prefect_server(port, console) as api:
+
+    def _stop(signum, frame):  # SIGTERM (systemd, docker stop, kill) stops as cleanly as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    with prefect_server(port, console, database=Path(str(db.resolve()) + ".prefect-server.db")) as api:
         os.environ["PREFECT_API_URL"] = api
         import flows.prefect_env  # noqa: F401
 

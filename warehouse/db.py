@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import backend
+
 LOCK_WAIT_SECONDS = 30.0
 
 
@@ -34,6 +36,10 @@ class DatabaseBusyError(WarehouseError):
 
 class ReadOnlyViolation(WarehouseError):
     """A statement tried to write through a read-only connection."""
+
+
+class WriteConflictError(DatabaseBusyError):
+    """DuckLake refused a commit because another writer changed the same table meanwhile."""
 
 
 _LOCK_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
@@ -83,7 +89,24 @@ def _secure_new_file(path: Path) -> None:
 
 @contextlib.contextmanager
 def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-write connection with the schema migrated."""
+    """A short-lived read-write connection with the schema migrated.
+
+    With ``DEFWATCH_WAREHOUSE=ducklake`` the connection is to the shared DuckLake instead (``path``
+    is then not opened), and the lake's writer lock is held while it is open."""
+    cfg = _lake_config()
+    if cfg is not None:
+        with _lake_write_connection(cfg, wait) as con:
+            yield con
+        return
+    con = open_writer(path, wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def open_writer(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """A read-write connection with the schema migrated; the caller closes it."""
     path = Path(path)
     _secure_new_file(path)
     old_umask = os.umask(0o077)
@@ -93,14 +116,20 @@ def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Itera
         os.umask(old_umask)
     try:
         migrate(con)
-        yield con
-    finally:
+    except BaseException:
         con.close()
+        raise
+    return con
 
 
 @contextlib.contextmanager
 def read_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection: any statement that writes fails."""
+    cfg = _lake_config()
+    if cfg is not None:
+        with _lake_read_connection(cfg) as con:
+            yield con
+        return
     path = Path(path)
     if not path.exists():
         raise WarehouseError(
@@ -117,6 +146,10 @@ def read_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterat
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: a crash inside leaves the file as it was before."""
+    if backend.is_lake(con):
+        with _lake_transaction(con):
+            yield con
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
@@ -155,6 +188,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             f"The database has schema version {current}, newer than this defwatch "
             f"understands ({SCHEMA_VERSION}). Upgrade defwatch."
         )
+    lake = backend.is_lake(con)
     for version, name, sql in _migrations():
         if version <= current:
             continue
@@ -163,12 +197,108 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             if version == 1:
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS schema_version ("
-                    "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+                    f"version INTEGER{'' if lake else ' PRIMARY KEY'}, name VARCHAR, "
+                    "applied_at TIMESTAMPTZ DEFAULT now())"
                 )
-            con.execute(sql)
+            con.execute(backend.translate_ddl(sql) if lake else sql)
             con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
     return SCHEMA_VERSION
+
+
+# -- the shared DuckLake backend (DEFWATCH_WAREHOUSE=ducklake); see warehouse/backend.py ----------
+
+TABLE_KEYS = backend.table_keys([sql for _, _, sql in _migrations()])
+TABLE_KEYS["schema_version"] = [("version",)]
+
+
+def _lake_config() -> backend.LakeConfig | None:
+    try:
+        return backend.config()
+    except backend.BackendError as exc:
+        raise WarehouseError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _lake_write_connection(cfg: backend.LakeConfig, wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    # Opening (loading the extensions, ATTACH: 1-2 s) happens before the writer lock is taken;
+    # only a lake that does not exist yet is created under the lock.
+    con = new = None
+    try:
+        con, new = backend.acquire(cfg)
+    except backend.BackendError as exc:
+        raise WarehouseError(str(exc)) from None
+    except duckdb.Error:
+        pass  # e.g. two processes creating a new lake at once: try again under the lock
+    try:
+        lock = backend.writer_lock(cfg, wait)
+        lock.__enter__()
+    except backend.LockTimeout as exc:
+        if con is not None:
+            backend.release(cfg, con, read_only=False, reusable=True)
+        raise DatabaseBusyError(
+            f"Another defwatch writer held the shared event log ({cfg.describe()}) and did not free it "
+            f"within {wait:.0f} s ({exc}). Wait for its batch to commit, or raise the wait."
+        ) from None
+    except backend.BackendError as exc:
+        if con is not None:
+            backend.release(cfg, con, read_only=False, reusable=True)
+        raise WarehouseError(str(exc)) from None
+    try:
+        if con is None:
+            try:
+                con, new = backend.acquire(cfg)
+            except backend.BackendError as exc:
+                raise WarehouseError(str(exc)) from None
+        ok = False
+        try:
+            if new:
+                migrate(con)
+            yield con
+            ok = True
+        finally:
+            backend.release(cfg, con, read_only=False, reusable=ok)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def _lake_read_connection(cfg: backend.LakeConfig) -> Iterator[duckdb.DuckDBPyConnection]:
+    try:
+        con, _ = backend.acquire(cfg, read_only=True)
+    except backend.BackendError as exc:
+        raise WarehouseError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"Cannot open the shared event log ({cfg.describe()}): {str(exc).splitlines()[0]}. "
+            f"Run `defwatch ingest` with the same DEFWATCH_* settings first."
+        ) from None
+    ok = False
+    try:
+        yield con
+        ok = True
+    finally:
+        backend.release(cfg, con, read_only=True, reusable=ok)
+
+
+@contextlib.contextmanager
+def _lake_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    try:
+        con.execute("COMMIT")
+    except duckdb.TransactionException as exc:
+        if "conflict" not in str(exc).lower():
+            raise
+        raise WriteConflictError(
+            f"The shared event log refused this commit: another writer changed the same table "
+            f"meanwhile ({str(exc).splitlines()[-1]}). Nothing of it was written; run it again."
+        ) from None

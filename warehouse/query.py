@@ -144,7 +144,7 @@ def events_sql(type_: str | None = None, parties: Sequence[str] = (), status: st
     sql = f"SELECT {cols} FROM {source}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY date DESC NULLS LAST, first_seen DESC, event_id"
+    sql += f" ORDER BY {date_end} DESC NULLS LAST, first_seen DESC, event_id"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return sql, params

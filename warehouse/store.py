@@ -6,12 +6,16 @@ Arrow (see benchmarks/), so rows are gathered per batch and written at once.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from warehouse import backend
 
 ARTICLE_COLUMNS = (
     "article_id", "url", "original_url", "final_url", "feed_name", "title", "author",
@@ -59,9 +63,14 @@ def bulk_insert(
     on_conflict: str | None = "DO NOTHING",
     conflict_target: str = "",
 ) -> int:
-    """INSERT ... SELECT over an Arrow view, with explicit casts to the table's types."""
+    """INSERT ... SELECT over an Arrow view, with explicit casts to the table's types.
+
+    On the shared DuckLake (no primary keys there) the conflict clause becomes an anti-join on
+    the table's keys, which the lake's writer lock makes safe across processes."""
     if not rows:
         return 0
+    if backend.is_lake(con):
+        return _lake_bulk_insert(con, table, rows, columns, on_conflict, conflict_target)
     types = _schema_of(con, table)
     src = to_arrow(rows, columns)
     view = f"_src_{table}"
@@ -78,16 +87,78 @@ def bulk_insert(
         con.unregister(view)
 
 
+def _lake_bulk_insert(con, table: str, rows, columns, on_conflict: str | None, conflict_target: str) -> int:
+    from warehouse.db import TABLE_KEYS
+
+    keys = TABLE_KEYS.get(table, []) if on_conflict else []
+    if not keys:
+        return _plain_lake_insert(con, table, rows, columns)
+    types = _schema_of(con, table)
+    src = to_arrow(rows, columns).append_column("_ord", pa.array(range(len(rows)), pa.int64()))
+    view = f"_src_{table}"
+    con.register(view, src)
+    try:
+        casts = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in columns)
+        dedup = " AND ".join(
+            f"row_number() OVER (PARTITION BY {', '.join(k)} ORDER BY _ord) = 1" for k in keys)
+        staged = f"(SELECT {casts} FROM {view} QUALIFY {dedup})"
+        cols = ", ".join(f'"{c}"' for c in columns)
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        action = on_conflict.strip()
+        if action.upper().startswith("DO UPDATE SET"):
+            sets = re.sub(r"\bexcluded\.", "_s.", action[len("DO UPDATE SET"):], flags=re.I)
+            target = tuple(c.strip() for c in conflict_target.strip().strip("()").split(",") if c.strip()) or keys[0]
+            match = " AND ".join(f"{table}.{c} = _s.{c}" for c in target)
+            con.execute(f"UPDATE {table} SET {sets} FROM {staged} _s WHERE {match}")
+        elif action.upper() != "DO NOTHING":
+            raise ValueError(f"unsupported conflict action on DuckLake: {on_conflict!r}")
+        absent = " AND ".join(
+            "NOT EXISTS (SELECT 1 FROM {t} _t WHERE {cond})".format(
+                t=table, cond=" AND ".join(f"_t.{c} = _s.{c}" for c in k))
+            for k in keys)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} _s WHERE {absent}")
+        after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return after - before
+    finally:
+        con.unregister(view)
+
+
+def _plain_lake_insert(con, table: str, rows, columns) -> int:
+    types = _schema_of(con, table)
+    view = f"_src_{table}"
+    con.register(view, to_arrow(rows, columns))
+    try:
+        select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in columns)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM {view}")
+        after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return after - before
+    finally:
+        con.unregister(view)
+
+
 # -- feeds ---------------------------------------------------------------------------------------
 
 def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Iterable[dict[str, Any]], now: datetime) -> None:
     """Make the feeds table mirror the registry file (feeds removed from the file stay, disabled)."""
     rows = [dict(f, updated_at=now) for f in feeds]
     names = [r["name"] for r in rows]
-    con.execute(
-        "UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE NOT list_contains(?, name)",
-        [now, names],
-    )
+    shard = backend.current_shard()
+    if shard is None:
+        con.execute(
+            "UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE NOT list_contains(?, name)",
+            [now, names],
+        )
+    else:
+        # A shard worker (DEFWATCH_SHARD=i/N) sees only its share of the registry: it may only
+        # disable the feeds of its own shard that left the file.
+        i, n = shard
+        gone = [name for (name,) in con.execute("SELECT name FROM feeds").fetchall()
+                if name not in set(names) and backend.shard_of(name, n) == i]
+        if gone:
+            con.execute("UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE list_contains(?, name)",
+                        [now, gone])
     con.execute("DELETE FROM feeds WHERE list_contains(?, name)", [names])
     bulk_insert(con, "feeds", rows, ("name", "url", "tags", "language", "enabled", "trusted", "updated_at"))
 
@@ -177,3 +248,24 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     cols = [d[0] for d in cur.description]
     row = cur.fetchone()
     return dict(zip(cols, row)) if row else {}
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The post-commit uniqueness check: for every key of every table (primary keys and UNIQUE
+    columns of the migrations), how many key values occur more than once. Empty when all is well.
+    On the DuckDB file the constraints make this empty by construction; on DuckLake it checks
+    the anti-joins and the writer lock."""
+    from warehouse.db import TABLE_KEYS
+
+    out = {}
+    for table, keys in sorted(TABLE_KEYS.items()):
+        for key in keys:
+            cols = ", ".join(key)
+            n = con.execute(
+                f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY {cols} HAVING count(*) > 1)"
+            ).fetchone()[0]
+            if n:
+                out[f"{table}({cols})"] = n
+    return out

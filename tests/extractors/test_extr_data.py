@@ -112,3 +112,20 @@ def test_an_analyst_can_add_a_firm_without_python(data):
     ev = extract_with_rules("Zorvex and Saab signed a joint venture agreement on Monday to build military drones.",
                             dt.date(2025, 4, 9), rules)
     assert [e.parties for e in ev] == [["Saab", "Zorvex Dynamics"]]
+
+
+def test_ruleset_version_follows_the_data_files(tmp_path):
+    """RULESET_VERSION is a hash of the data files: editing any of them changes it."""
+    import shutil
+
+    from extractors import RULESET_VERSION
+    from extractors.rules import DATA_DIR, DATA_FILES, compute_version, load_rules
+
+    assert RULESET_VERSION == compute_version(DATA_DIR)
+    for name in DATA_FILES:
+        shutil.copy(DATA_DIR / name, tmp_path / name)
+    assert compute_version(tmp_path) == RULESET_VERSION
+    p = tmp_path / "triggers.toml"
+    p.write_text(p.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert compute_version(tmp_path) != RULESET_VERSION
+    assert load_rules(tmp_path).version == compute_version(tmp_path)

@@ -44,7 +44,7 @@ def test_scheduled_run_happens_and_ctrl_c_stops_everything(server, tmp_path):
             if runs:
                 break
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # as systemd or `kill` would; Ctrl-C takes the same path
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
