@@ -139,7 +139,7 @@ def main() -> int:
                 for n in counts:
                     if n != 1:
                         result(f"scaleout.speedup_{n}_vs_1", rates[n] / base, "x",
-                               note=f"bound by the shard sizes: {bounds[n]:.2f} (largest shard / all); "
+                               note=f"bound by the shard sizes: {bounds[n]:.2f} (all articles / largest shard); "
                                     f"ideal {n}.0; {n} workers on a 2-core box")
         finally:
             prefect.terminate()

@@ -200,7 +200,8 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
     now = _now()
     with write_connection(db) as con, transaction(con):
         # A run that was killed left its row 'running'; the run lock proves it is not running now.
-        con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
+        if not os.environ.get("DEFWATCH_SHARD"):  # other shards' runs may be running right now
+            con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
         store.sync_feeds(con, [f.as_row() for f in feeds], now)
         states = store.load_feed_states(con)
         first_run = con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0] == 0
@@ -254,7 +255,8 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
         if chans is not None:
             watch_summits_task(str(db), settings.alerts, chans, run_id)
             checkpoint("before-delivery")
-            deliver_alerts_task(str(db), settings.alerts, chans, run_id)
+            if not os.environ.get("DEFWATCH_SHARD"):  # ingest-fanout delivers once, after all shards
+                deliver_alerts_task(str(db), settings.alerts, chans, run_id)
             checkpoint("after-delivery")
     except BaseException as exc:
         status, message = "failed", f"{type(exc).__name__}: {exc}"
