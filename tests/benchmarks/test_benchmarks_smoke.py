@@ -24,7 +24,6 @@ EXPECTED = {
     "e2e_ingest.py": ["e2e.steady_articles_per_s", "e2e.total_articles_per_s", "e2e.startup_to_first_request_s",
                       "e2e.peak_rss_tree_mb"],
     "not_modified.py": ["not_modified.after_startup_s", "not_modified.requests"],
-    "fetch_order.py": ["fetch_order.pages_per_s_as_is", "fetch_order.gain"],
     "memory.py": ["memory.peak_rss_tree_100_mb", "memory.peak_rss_tree_400_mb", "memory.growth_ratio"],
 }
 
