@@ -186,56 +186,58 @@ def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, l
         rows = walerts.pending(con, now)
     if not rows:
         return report
-    # Local channels (log, Prefect events) answer at once: one connection serves them all. Before
-    # a send over the network the connection is closed, so a slow receiver never holds the
-    # database (and readers) hostage; each result is still committed right after its send.
-    held = None
-    try:
-        for row in rows:
-            channel = chans.by_key.get(row["channel_key"])
-            if channel is None:
-                # A --notify channel of an earlier run: its URL is not stored (it may hold a token).
-                report.waiting += 1
-                continue
-            local = isinstance(channel, (ch.LogChannel, ch.PrefectEventChannel))
-            if not local and held is not None:
-                held.close()
-                held = None
-            msg = format_message(row)
-            error = None
-            try:
-                channel.send(msg)
-            except Exception as exc:  # any channel failure leaves the alert pending
-                error = (ch.redact(str(exc)) if isinstance(exc, ch.DeliveryError)
-                         else f"{type(exc).__name__}: {ch.redact(str(exc))}")
-            if error is None:
-                checkpoint("after-send")
-            if held is None:
-                held = _open_writer(db)
-            stamp = datetime.now(now.tzinfo)
-            with transaction(held):
-                if error is None:
-                    walerts.mark_sent(held, row["alert_id"], row["channel_key"], stamp)
-                else:
-                    walerts.mark_failed(held, row["alert_id"], row["channel_key"], stamp, error,
-                                        settings.retry_base_s, settings.retry_cap_s)
-            if not local:
-                held.close()
-                held = None
-            if error is None:
-                report.sent += 1
-            else:
-                report.failed += 1
-                report.errors.append(f"{channel.label}: {error}")
-                if logger is not None:
-                    logger.warning("alert %s via %s not delivered: %s (will retry)", row["alert_id"], channel.label, error)
-    finally:
-        if held is not None:
-            held.close()
+    # Local channels (log, Prefect events) answer at once and a repeat costs nothing but a log
+    # line: their results are committed in chunks. A message over the network is committed on
+    # its own right after the send, with the database closed during the send, so a slow receiver
+    # never holds the database (and readers) hostage.
+    local_rows, remote_rows = [], []
+    for row in rows:
+        channel = chans.by_key.get(row["channel_key"])
+        if channel is None:
+            # A --notify channel of an earlier run: its URL is not stored (it may hold a token).
+            report.waiting += 1
+        elif isinstance(channel, (ch.LogChannel, ch.PrefectEventChannel)):
+            local_rows.append((row, channel))
+        else:
+            remote_rows.append((row, channel))
+
+    def attempt(row, channel) -> str | None:
+        try:
+            channel.send(format_message(row))
+        except Exception as exc:  # any channel failure leaves the alert pending
+            return (ch.redact(str(exc)) if isinstance(exc, ch.DeliveryError)
+                    else f"{type(exc).__name__}: {ch.redact(str(exc))}")
+        checkpoint("after-send")
+        return None
+
+    def record(con, row, channel, error: str | None) -> None:
+        stamp = datetime.now(now.tzinfo)
+        if error is None:
+            walerts.mark_sent(con, row["alert_id"], row["channel_key"], stamp)
+            report.sent += 1
+            return
+        walerts.mark_failed(con, row["alert_id"], row["channel_key"], stamp, error,
+                            settings.retry_base_s, settings.retry_cap_s)
+        report.failed += 1
+        report.errors.append(f"{channel.label}: {error}")
+        if logger is not None:
+            logger.warning("alert %s via %s not delivered: %s (will retry)", row["alert_id"], channel.label, error)
+
+    for start in range(0, len(local_rows), LOCAL_CHUNK):
+        chunk = local_rows[start:start + LOCAL_CHUNK]
+        results = [(row, channel, attempt(row, channel)) for row, channel in chunk]
+        with write_connection(db) as con, transaction(con):
+            sent = [(r["alert_id"], r["channel_key"]) for r, _, e in results if e is None]
+            walerts.mark_sent_many(con, sent, datetime.now(now.tzinfo))
+            report.sent += len(sent)
+            for row, channel, error in results:
+                if error is not None:
+                    record(con, row, channel, error)
+    for row, channel in remote_rows:
+        error = attempt(row, channel)
+        with write_connection(db) as con, transaction(con):
+            record(con, row, channel, error)
     return report
 
 
-def _open_writer(db: Path):
-    from warehouse.db import open_writer
-
-    return open_writer(db)
+LOCAL_CHUNK = 200

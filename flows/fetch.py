@@ -204,7 +204,7 @@ class Fetcher:
         if req.trusted and parts.hostname == urlsplit(req.url).hostname:
             return None
         reason = await asyncio.to_thread(blocked_reason, url)  # DNS lookup off the event loop
-        return ("blocked_address", f"not fetched: {reason}") if reason else None
+        return ("blocked_address", f"{url} was not fetched: {reason}") if reason else None
 
     async def _request(self, url: str, headers: dict[str, str], res: FetchResult) -> str | None:
         """One HTTP exchange. Returns the next URL on a redirect, else None (result filled in)."""

@@ -85,6 +85,22 @@ def mark_sent(con: duckdb.DuckDBPyConnection, alert_id_: str, channel_key: str, 
                 [now, now, alert_id_, channel_key])
 
 
+def mark_sent_many(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Mark several deliveries sent in one statement (for local channels, see flows.alerting)."""
+    if not pairs:
+        return
+    import pyarrow as pa
+
+    con.register("_sent", pa.table({"alert_id": [p[0] for p in pairs], "channel_key": [p[1] for p in pairs]}))
+    try:
+        con.execute("UPDATE alert_deliveries SET status = 'sent', sent_at = ?, last_attempt_at = ?, "
+                    "attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL FROM _sent s "
+                    "WHERE alert_deliveries.alert_id = s.alert_id AND alert_deliveries.channel_key = s.channel_key "
+                    "AND alert_deliveries.status = 'pending'", [now, now])
+    finally:
+        con.unregister("_sent")
+
+
 def mark_failed(con: duckdb.DuckDBPyConnection, alert_id_: str, channel_key: str, now: datetime, error: str,
                 base_s: int, cap_s: int) -> None:
     attempts = con.execute("SELECT attempts FROM alert_deliveries WHERE alert_id = ? AND channel_key = ?",

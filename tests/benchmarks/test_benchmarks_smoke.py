@@ -42,3 +42,13 @@ def test_benchmark_quick(script):
         assert " value=" in line and " unit=" in line, line
         value = line.split(" value=")[1].split()[0]
         assert value not in ("nan", "inf"), line
+
+
+def test_extract_speed_quick():
+    """The extractor benchmark prints a Markdown block: its figure, the regex floor and the ratio."""
+    p = subprocess.run([sys.executable, str(BENCH / "extract_speed.py"), "--quick"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=240)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "| extractors.extract |" in p.stdout
+    assert "| floor: one compiled regex findall |" in p.stdout
+    assert "ratio floor/extractor:" in p.stdout

@@ -71,6 +71,9 @@ class HostileServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def handle_error(self, request, client_address) -> None:
+        pass   # clients hanging up mid-answer is the point of most routes here
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: HostileServer
