@@ -78,6 +78,9 @@ def run_cli(args: list[str], env: dict[str, str], workdir: Path, *, timeout: flo
     with open(out, "w") as o, open(err, "w") as e:
         proc = subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, stdout=o,
                                 stderr=e, start_new_session=True)
+        # Only this function reaps the child (os.wait4 gives its peak memory): a watcher's
+        # proc.poll() just reports the return code once it is known.
+        proc.poll = lambda: proc.returncode  # type: ignore[method-assign]
         watcher = None
         if while_running is not None:
             watcher = threading.Thread(target=while_running, args=(proc,), daemon=True)
@@ -101,7 +104,8 @@ def run_cli(args: list[str], env: dict[str, str], workdir: Path, *, timeout: flo
             except (ProcessLookupError, PermissionError):
                 pass
             if proc.returncode is None:
-                proc.wait()
+                os.waitpid(proc.pid, 0)
+                proc.returncode = -signal.SIGKILL
             if watcher is not None:
                 watcher.join(timeout=10)
     return Finished(rc, out.read_text(), err.read_text(), time.monotonic() - started, proc.pid, rss)

