@@ -214,8 +214,10 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
 
     polls = poll_feeds_task(due, states, settings, now) if due else []
     cands = pipeline.plan_articles(polls, base_url)
+    # A feed's validators (ETag, Last-Modified) are committed only once all its new articles are
+    # stored: a run killed before that must get the entries again next time, not a 304.
     with write_connection(db) as con, transaction(con):
-        store.save_feed_states(con, [p.state for p in polls])
+        store.save_feed_states(con, [_without_new_validators(p, states) for p in polls])
         store.record_errors(con, pipeline.feed_error_rows(polls, run_id, now))
         known = store.known_article_ids(con, [c.article_id for c in cands])
         # Known articles seen through a new feed: remember the sighting, fetch nothing.
@@ -252,6 +254,7 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
                 cleaned = clean_pages_task(fetched)
                 checkpoint("after-clean")
                 store_batch_task(str(db), batch, fetched, cleaned, run_id, settings.alerts, chans, mark_seen)
+        _commit_validators(db, polls, cands)
         if chans is not None:
             watch_summits_task(str(db), settings.alerts, chans, run_id)
             checkpoint("before-delivery")
@@ -269,3 +272,18 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
     log.info("run %s %s: %d new articles, %d known skipped, %d errors", run_id, status,
              summary.get("articles_new", 0), summary.get("articles_known", 0), summary.get("errors", 0))
     return summary
+
+
+def _without_new_validators(poll: pipeline.FeedPoll, states: dict) -> dict:
+    """The feed's new state, but with the validators it had before this run."""
+    prev = states.get(poll.feed.name) or {}
+    return dict(poll.state, etag=prev.get("etag"), last_modified=prev.get("last_modified"))
+
+
+def _commit_validators(db: Path, polls: list, cands: list) -> None:
+    """Save the new validators of each feed whose every entry is now stored (an entry that found
+    no text at all stays unstored: its feed keeps the old validators, so the next run sees it)."""
+    with write_connection(db) as con, transaction(con):
+        stored = store.known_article_ids(con, [c.article_id for c in cands])
+        incomplete = {f for c in cands if c.article_id not in stored for f in [c.feed_name, *c.also_in]}
+        store.save_feed_states(con, [p.state for p in polls if p.feed.name not in incomplete])

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flows import progress
 from flows.clean import CleanResult, choose_published, content_fingerprint
@@ -92,8 +93,10 @@ def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> lis
                 if poll.feed.name != out[aid].feed_name and poll.feed.name not in out[aid].also_in:
                     out[aid].also_in.append(poll.feed.name)
                 continue
+            # Trust covers the feed's own host only: its links to other hosts are guarded like any.
+            own_host = urlsplit(entry.link).hostname == urlsplit(poll.feed.url).hostname
             out[aid] = Candidate(article_id=aid, url=canon, original_url=entry.link,
-                                 feed_name=poll.feed.name, trusted=poll.feed.trusted, entry=entry)
+                                 feed_name=poll.feed.name, trusted=poll.feed.trusted and own_host, entry=entry)
     return interleave_hosts(list(out.values()))
 
 

@@ -72,16 +72,6 @@ def test_links_to_internal_addresses_are_refused_before_connecting(monkeypatch):
     assert "not fetched" in meta["message"] and "link-local or metadata" in meta["message"]
 
 
-def _trust_is_per_link() -> bool:
-    """True while flows.pipeline passes a trusted feed's trust on to links to any host."""
-    import inspect
-
-    return "trusted=poll.feed.trusted," in inspect.getsource(pipeline.plan_articles)
-
-
-@pytest.mark.xfail(condition=_trust_is_per_link(), strict=True,
-                   reason="BUG: a trusted feed's links to another host skip the guard (flows/pipeline.py "
-                          "plan_articles passes feed.trusted to every link); see docs/RELIABILITY.md")
 def test_a_trusted_feed_is_trusted_for_its_own_host_only():
     site, canary = HostileServer(), HostileServer()
     try:
