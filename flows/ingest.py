@@ -85,6 +85,8 @@ def clean_pages_task(fetched):
     cleaned: list = [None] * len(fetched)
     for i, c in zip(index, cleaned_ok):
         cleaned[i] = c
+    for res in fetched:  # the pages are cleaned: drop their bodies now, not when the batch is stored
+        res.body = b""
     progress.advance("clean", len(fetched))
     return cleaned
 

@@ -19,6 +19,16 @@ class RunLockedError(DefwatchError):
     exit_code = 3
 
 
+def _holder(fd: int) -> str:
+    """The PID the holder wrote; it writes it just after taking the lock, so wait a moment for it."""
+    for _ in range(20):
+        pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        if pid:
+            return pid
+        time.sleep(0.025)
+    return "unknown"
+
+
 @contextlib.contextmanager
 def run_lock(db: Path, wait_s: float = 0.0) -> Iterator[None]:
     path = Path(str(db) + ".lock")
@@ -32,7 +42,7 @@ def run_lock(db: Path, wait_s: float = 0.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    holder = _holder(fd)
                     raise RunLockedError(
                         f"Another ingest run (process {holder}) holds the database {db}. "
                         f"Wait for it to finish, or pass --wait SECONDS to queue behind it."
