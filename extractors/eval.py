@@ -33,15 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ruleset {RULESET_VERSION}")
     print(format_report(rep))
     if a.details:
-        for d in rep.details:
-            print(f"\n== {d['id']}")
-            for e in d["fp"]:
-                print("  FP ", e)
-            for e in d["fn"]:
-                print("  FN ", e)
-            for m in d["mismatch"]:
-                print("  ~  gold", m["gold"], "\n     pred", m["pred"])
+        print_details(rep)
     return 0
+
+
+def print_details(rep) -> None:
+    """Per-document false positives, misses and attribute mismatches."""
+    for d in rep.details:
+        print(f"\n== {d['id']}")
+        for e in d["fp"]:
+            print("  FP ", e)
+        for e in d["fn"]:
+            print("  FN ", e)
+        for m in d["mismatch"]:
+            print("  ~  gold", m["gold"], "\n     pred", m["pred"])
 
 
 if __name__ == "__main__":

@@ -46,11 +46,6 @@ if __name__ == "__main__":  # python -m tests.extractors._samples [tune|held|all
     print(f"{which}: {len(docs)} documents")
     print(format_report(rep))
     if "--details" in sys.argv:
-        for d in rep.details:
-            print(f"\n== {d['id']}")
-            for e in d["fp"]:
-                print("  FP ", e)
-            for e in d["fn"]:
-                print("  FN ", e)
-            for m in d["mismatch"]:
-                print("  ~  gold", m["gold"], "\n     pred", m["pred"])
+        from extractors.eval import print_details
+
+        print_details(rep)
