@@ -362,11 +362,11 @@ def _print_result(res, fmt: str, out: Optional[Path], title: str | None = None) 
         t = Table(title=title, show_lines=False)
         for c in res.columns:
             if c in ("evidence", "text", "message", "url"):
-                t.add_column(c, overflow="ellipsis", no_wrap=True, max_width=70)
-            elif c.endswith("_id") or c in ("date", "status", "type"):
+                t.add_column(c, overflow="ellipsis", no_wrap=True, max_width=max(20, console.width // 3))
+            elif c.endswith("_id"):
                 t.add_column(c, no_wrap=True)
             else:
-                t.add_column(c, overflow="fold")
+                t.add_column(c, overflow="fold", min_width=min(len(c), 8))
         for row in res.rows:
             t.add_row(*[_cell(v) for v in row])
         if out is None:

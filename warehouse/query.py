@@ -105,7 +105,7 @@ def write_parquet(db: Path, sql: str, out: Path, params: Sequence[Any] | None = 
 
 EVENT_LIST_COLUMNS = ("event_id", "type", "parties", "status", "date", "location", "mention_count", "confidence",
                       "first_seen", "evidence")
-EVENT_TABLE_COLUMNS = ("event_id", "type", "parties", "status", "date", "location", "mention_count", "evidence")
+EVENT_TABLE_COLUMNS = ("event_id", "type", "array_to_string(parties, ', ') AS parties", "status", "date", "location", "mention_count AS reports", "evidence")
 
 
 def events_sql(type_: str | None = None, parties: Sequence[str] = (), status: str | None = None,
