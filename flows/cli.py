@@ -6,6 +6,7 @@ Heavy libraries (Prefect, trafilatura) are imported inside the commands that nee
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -106,13 +107,26 @@ def _set_notify(notify: Optional[list[str]]) -> None:
         os.environ["DEFWATCH_NOTIFY"] = " ".join(notify)
 
 
-def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
-                overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
+@contextlib.contextmanager
+def _flow_progress():
+    """Progress bars for the stages a flow reports (on a terminal), and no flow heartbeats."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows import progress as prog
-    from flows.registry import load_feeds
+    from flows.prefect_env import quiet_heartbeats
 
+    columns = [TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bars, quiet_heartbeats():
+        prog.set_reporter(_RichReporter(bars))
+        try:
+            yield
+        finally:
+            prog.set_reporter(None)
+
+
+def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
+                overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
+    from flows.registry import load_feeds
     from flows.runlock import run_lock
 
     # Validate the registry before Prefect starts (and before the database is touched), and say
@@ -122,15 +136,9 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
         pass
     with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
         from flows.ingest import ingest_flow
-        from flows.prefect_env import quiet_heartbeats
-    columns = [TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bars, quiet_heartbeats():
-        prog.set_reporter(_RichReporter(bars))
-        try:
-            return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
-                               settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
-        finally:
-            prog.set_reporter(None)
+    with _flow_progress():
+        return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
+                           settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
 
 
 def _print_run(summary: dict, db: Path) -> None:
@@ -496,9 +504,6 @@ def reextract(
 ) -> None:
     """Re-run the extractor on stored articles after a rule change; mentions and events are
     reconciled without duplicates and each change is kept in event_history."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from flows import progress as prog
     from flows.runlock import run_lock
     from warehouse.db import read_connection
 
@@ -507,15 +512,9 @@ def reextract(
     with run_lock(db, wait_s=wait):
         pass
     with console.status("starting Prefect…"):
-        from flows.prefect_env import quiet_heartbeats
         from flows.reextract import reextract_flow
-    columns = [TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err, disable=not err.is_terminal) as bars, quiet_heartbeats():
-        prog.set_reporter(_RichReporter(bars))
-        try:
-            totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
-        finally:
-            prog.set_reporter(None)
+    with _flow_progress():
+        totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
     console.print(
         f"rule set {totals['ruleset_version']}: {totals['articles']} articles re-read, "
         f"{totals['events_created']} events created, {totals['mentions_added']} mentions added, "

@@ -97,12 +97,8 @@ def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned,
                      alert_settings=None, chans=None, mark_seen: bool = False):
     now = _now()
     with write_connection(db) as con:
-        hashes = set()
-        for c, r, cl in zip(cands, fetched, cleaned):
-            text = (cl.text if cl is not None and cl.error_kind is None else None) or c.entry.content or c.entry.summary
-            if text:
-                hashes.add(content_fingerprint(text))
-        first_copy = store.first_copies(con, sorted(hashes))
+        texts = (pipeline.choose_text(c, r, cl)[0] for c, r, cl in zip(cands, fetched, cleaned))
+        first_copy = store.first_copies(con, sorted({content_fingerprint(t) for t in texts if t}))
         rows, errors, counts = pipeline.build_rows(cands, fetched, cleaned, first_copy, run_id, now)
         stored_ids = {r["article_id"] for r in rows}
         sightings = [{"article_id": c.article_id, "feed_name": f, "first_seen": now}

@@ -104,7 +104,6 @@ def interleave_hosts(cands: list[Candidate]) -> list[Candidate]:
     """Round-robin over sites: a batch then spreads over many hosts instead of queueing on one
     host's per-host limit (measured 3x faster page fetching in benchmarks/fetch_order.py)."""
     from collections import OrderedDict
-    from urllib.parse import urlsplit
 
     queues: OrderedDict[str, list[Candidate]] = OrderedDict()
     for c in cands:
@@ -121,6 +120,20 @@ def interleave_hosts(cands: list[Candidate]) -> list[Candidate]:
 def fetch_pages(cands: Sequence[Candidate], settings: Settings) -> tuple[list[FetchResult], int]:
     reqs = [FetchRequest(url=c.original_url, key=c.article_id, trusted=c.trusted) for c in cands]
     return run_fetches(settings.fetch, reqs, on_done=lambda _: progress.advance("pages"))
+
+
+MIN_FEED_CONTENT_CHARS = 80  # shorter content:encoded is a teaser: the summary is as good
+
+
+def choose_text(cand: Candidate, res: FetchResult, clean: CleanResult | None) -> tuple[str | None, str | None]:
+    """(text, text_source): the page's text, else the feed's full content, else its summary."""
+    if res.ok and clean is not None and clean.error_kind is None and clean.text:
+        return clean.text, "page"
+    if cand.entry.content and len(cand.entry.content) >= MIN_FEED_CONTENT_CHARS:
+        return cand.entry.content, "feed_content"
+    if cand.entry.summary:
+        return cand.entry.summary, "feed_summary"
+    return None, None
 
 
 def build_rows(
@@ -144,14 +157,11 @@ def build_rows(
     counts = {"pages_fetched": 0, "pages_failed": 0, "articles_new": 0, "duplicates": 0, "fallbacks": 0}
     for cand, res, clean in zip(cands, fetched, cleaned):
         page_error: str | None = None
-        text, text_source = None, None
         meta = CleanResult()
         if res.ok and clean is not None:
             counts["pages_fetched"] += 1
             meta = clean
-            if clean.error_kind is None:
-                text, text_source = clean.text, "page"
-            else:
+            if clean.error_kind is not None:
                 page_error = clean.error
                 errors.append(_err(run_id, cand.url, clean.error_kind, clean.error, now))
         else:
@@ -159,13 +169,9 @@ def build_rows(
             kind = res.error_kind or "http_4xx"
             page_error = res.error or f"{res.final_url} answered HTTP {res.status}"
             errors.append(_err(run_id, cand.url, kind, page_error, now))
-        if text is None:
-            if cand.entry.content and len(cand.entry.content) >= 80:
-                text, text_source = cand.entry.content, "feed_content"
-            elif cand.entry.summary:
-                text, text_source = cand.entry.summary, "feed_summary"
-            if text is not None:
-                counts["fallbacks"] += 1
+        text, text_source = choose_text(cand, res, clean)
+        if text_source not in (None, "page"):
+            counts["fallbacks"] += 1
         if text is None:
             continue  # nothing to store; error recorded, retried next run
         published, pub_source, warning = choose_published(meta.page_date, cand.entry.published, now)

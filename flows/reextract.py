@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -30,7 +31,7 @@ _PENDING_SQL = """
 def reextract_batch(db: str, article_ids: list[str], ruleset_version: str) -> dict[str, int]:
     now = datetime.now(timezone.utc)
     with write_connection(db) as con:
-        con.register("_ids", __import__("pyarrow").table({"article_id": article_ids}))
+        con.register("_ids", pa.table({"article_id": article_ids}))
         cur = con.execute("SELECT article_id, published, text FROM articles JOIN _ids USING (article_id)")
         rows = [dict(zip(("article_id", "published", "text"), r)) for r in cur.fetchall()]
         con.unregister("_ids")

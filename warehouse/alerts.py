@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.store import bulk_insert
 
@@ -33,7 +34,7 @@ def insert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[dict[str, Any
     if not alerts:
         return 0
     ids = [a["alert_id"] for a in alerts]
-    con.register("_aids", __import__("pyarrow").table({"alert_id": ids}))
+    con.register("_aids", pa.table({"alert_id": ids}))
     try:
         known = {r[0] for r in con.execute("SELECT alert_id FROM alerts JOIN _aids USING (alert_id)").fetchall()}
     finally:
@@ -89,8 +90,6 @@ def mark_sent_many(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, st
     """Mark several deliveries sent in one statement (for local channels, see flows.alerting)."""
     if not pairs:
         return
-    import pyarrow as pa
-
     con.register("_sent", pa.table({"alert_id": [p[0] for p in pairs], "channel_key": [p[1] for p in pairs]}))
     try:
         con.execute("UPDATE alert_deliveries SET status = 'sent', sent_at = ?, last_attempt_at = ?, "

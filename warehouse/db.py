@@ -11,6 +11,7 @@ whose message says what to do instead of showing DuckDB's raw lock error.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import re
@@ -159,6 +160,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+@functools.cache
 def _migrations() -> list[tuple[int, str, str]]:
     out = []
     for entry in resources.files("warehouse.migrations").iterdir():

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.identity import EventState, Mention, choose_event, date_range, fold, make_event_id, parties_key
-from warehouse.store import bulk_insert
+from warehouse.store import bulk_insert, schema_of
 
 MENTION_COLUMNS = (
     "event_id", "article_id", "evidence", "evidence_start", "evidence_end", "status", "date", "date_text",
@@ -301,8 +301,7 @@ def _update_events(con, rows: Sequence[dict]) -> None:
     if not rows:
         return
     cols = [c for c in EVENT_COLUMNS if c not in ("type", "parties", "parties_key", "first_seen")]
-    types = {r[0]: r[1] for r in con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
+    types = schema_of(con, "events")
     con.register("_eu", pa.table({c: [r[c] for r in rows] for c in cols}))
     try:
         sets = ", ".join(f"{c} = CAST(u.{c} AS {types[c]})" for c in cols if c != "event_id")

@@ -38,8 +38,9 @@ def run_query(db: Path, sql: str, params: Sequence[Any] | None = None,
               wait: float = LOCK_WAIT_SECONDS) -> QueryResult:
     """Run one statement read-only. A statement that would write is refused before it runs (and
     the connection is read-only anyway, so nothing could be written)."""
-    if _WRITE_WORDS.match(_strip_comments(sql)):
-        word = _WRITE_WORDS.match(_strip_comments(sql)).group(1).upper()
+    writes = _WRITE_WORDS.match(_strip_comments(sql))
+    if writes:
+        word = writes.group(1).upper()
         raise ReadOnlyViolation(
             f"`defwatch query` is read-only: {word} statements are refused and nothing was changed. "
             f"Use SELECT (or WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE) to read the log."

@@ -36,7 +36,7 @@ RUN_COUNTERS = (
 )
 
 
-def _schema_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+def schema_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return {
         name: dtype
         for name, dtype in con.execute(
@@ -71,18 +71,16 @@ def bulk_insert(
         return 0
     if backend.is_lake(con):
         return _lake_bulk_insert(con, table, rows, columns, on_conflict, conflict_target)
-    types = _schema_of(con, table)
+    types = schema_of(con, table)
     src = to_arrow(rows, columns)
     view = f"_src_{table}"
     con.register(view, src)
     try:
         select = ", ".join(f'CAST("{c}" AS {types[c]}) AS "{c}"' for c in columns)
         cols = ", ".join(f'"{c}"' for c in columns)
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         conflict = f" ON CONFLICT {conflict_target} {on_conflict}" if on_conflict else ""
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM {view}{conflict}")
-        after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        return after - before
+        # The INSERT answers with the number of rows it added (conflicting rows not counted).
+        return con.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM {view}{conflict}").fetchone()[0]
     finally:
         con.unregister(view)
 
@@ -93,7 +91,7 @@ def _lake_bulk_insert(con, table: str, rows, columns, on_conflict: str | None, c
     keys = TABLE_KEYS.get(table, []) if on_conflict else []
     if not keys:
         return _plain_lake_insert(con, table, rows, columns)
-    types = _schema_of(con, table)
+    types = schema_of(con, table)
     src = to_arrow(rows, columns).append_column("_ord", pa.array(range(len(rows)), pa.int64()))
     view = f"_src_{table}"
     con.register(view, src)
@@ -124,7 +122,7 @@ def _lake_bulk_insert(con, table: str, rows, columns, on_conflict: str | None, c
 
 
 def _plain_lake_insert(con, table: str, rows, columns) -> int:
-    types = _schema_of(con, table)
+    types = schema_of(con, table)
     view = f"_src_{table}"
     con.register(view, to_arrow(rows, columns))
     try:
