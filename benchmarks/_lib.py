@@ -136,6 +136,19 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return 0.0
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def _cmd(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -154,7 +167,8 @@ def tree(pid: int) -> list[int]:
 
 
 class RssSampler(threading.Thread):
-    """Samples the RSS of a process and all its descendants every ``every_s``; keeps the peaks."""
+    """Samples the RSS of a process and all its descendants every ``every_s``; keeps the peaks, and
+    the CPU seconds each process used (last sample), summed by role in ``cpu_by_role``."""
 
     def __init__(self, pid: int, every_s: float = 0.1):
         super().__init__(daemon=True)
@@ -162,6 +176,7 @@ class RssSampler(threading.Thread):
         self.peak_total_kb = 0
         self.peak_main_kb = 0
         self.peak_by_role: dict[str, int] = {}
+        self._cpu: dict[int, tuple[str, float]] = {}
         self._stop_evt = threading.Event()
 
     @staticmethod
@@ -185,6 +200,9 @@ class RssSampler(threading.Thread):
                 total += kb
                 r = self.role(p, self.pid)
                 by_role[r] = by_role.get(r, 0) + kb
+                cpu = _cpu_s(p)
+                if cpu:
+                    self._cpu[p] = (r, cpu)
             self.peak_total_kb = max(self.peak_total_kb, total)
             self.peak_main_kb = max(self.peak_main_kb, _rss_kb(self.pid))
             for r, kb in by_role.items():
@@ -194,6 +212,13 @@ class RssSampler(threading.Thread):
     def stop(self):
         self._stop_evt.set()
         self.join(timeout=2)
+
+    @property
+    def cpu_by_role(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for role, cpu in self._cpu.values():
+            out[role] = round(out.get(role, 0.0) + cpu, 2)
+        return out
 
 
 # -- the real CLI ----------------------------------------------------------------------------------

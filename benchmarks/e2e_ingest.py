@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import time
 
@@ -28,13 +29,16 @@ def run_floor(web: _lib.Web, tmp, workers: int, concurrency: int, per_host: int)
     db = tmp / f"floor-{time.time_ns()}.duckdb"
     cfg = {"feeds": web.feeds, "db": str(db), "concurrency": concurrency, "per_host": per_host, "workers": workers}
     web.reset()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     out = subprocess.run([_lib.PY, str(_lib.BENCH / "_floor.py"), json.dumps(cfg)], capture_output=True,
                          text=True, check=True, env=_lib.bench_env(tmp)).stdout
     t1 = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     info = json.loads(out.strip().splitlines()[-1])
     st = web.stats()
-    info.update(t_launch=t0, t_exit=t1, server=st)
+    info.update(t_launch=t0, t_exit=t1, server=st, cpu_s=round(cpu, 2))
     return info
 
 
@@ -62,14 +66,15 @@ def main() -> None:
             startup = st["first_ts"] - run.t_launch
             pipe.append({"articles": summary.get("articles_new", 0), "wall": run.wall_s, "startup": startup,
                          "steady": run.t_end - st["first_ts"], "requests": st["total"],
-                         "rss_mb": run.sampler.peak_total_kb / 1024, "events": summary.get("events_new", 0)})
+                         "rss_mb": run.sampler.peak_total_kb / 1024, "events": summary.get("events_new", 0),
+                         "cpu_s": run.sampler.cpu_by_role})
             print(f"pipeline run {rep + 1}: {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in pipe[-1].items()})}",
                   flush=True)
             f = run_floor(web, tmp, workers=2, concurrency=16, per_host=4)
             floor.append({"articles": f["articles"], "wall": f["t_exit"] - f["t_launch"],
                           "startup": f["server"]["first_ts"] - f["t_launch"],
                           "steady": f["t_exit"] - f["server"]["first_ts"], "requests": f["server"]["total"],
-                          "mentions": f["mentions"]})
+                          "mentions": f["mentions"], "cpu_s": f["cpu_s"]})
             print(f"floor run {rep + 1}:    {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in floor[-1].items()})}",
                   flush=True)
 

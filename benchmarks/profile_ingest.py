@@ -23,16 +23,15 @@ import _lib
 STAGES = [
     ("prefect import + ephemeral server start", ("_run_ingest (flows/cli.py",), ("ingest_flow (flows/ingest.py",)),
     ("poll-feeds task", ("poll_feeds_task",), ()),
-    ("fetch-pages task", ("fetch_pages_task",), ()),
-    ("clean-pages task", ("clean_pages_task",), ()),
+    ("waiting for the page stream (fetch + clean)", ("PageStream.batches",), ()),
     ("store-articles task", ("store_batch_task",), ()),
     ("  of which apply_extractions", ("apply_extractions",), ()),
-    ("  of which extractor", ("extract_rows",), ()),
+    ("  of which extractor (texts not extracted by a worker)", ("extract_rows",), ()),
     ("watch-summits task", ("watch_summits_task",), ()),
     ("deliver-alerts task", ("deliver_alerts_task",), ()),
-    ("  of which write_connection (open+migrate)", ("deliver_alerts_task", "write_connection"), ()),
+    ("  of which HeldWriter.connection", ("deliver_alerts_task", "HeldWriter.connection"), ()),
     ("  of which channel.send", ("deliver_alerts_task", ".send (flows/channels.py"), ()),
-    ("all write_connection (open + migrate)", ("write_connection (warehouse/db.py",), ()),
+    ("all open_writer (open + migrate)", ("open_writer (warehouse/db.py",), ()),
 ]
 
 

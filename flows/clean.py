@@ -12,7 +12,7 @@ import hashlib
 import multiprocessing
 import re
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -41,6 +41,10 @@ class CleanResult:
     page_date: str | None = None   # YYYY-MM-DD as found in the page
     error_kind: str | None = None
     error: str | None = None
+    # Set by clean_and_extract: the extractor's events for ``text``, with the publication day
+    # they were resolved against (the store step re-extracts if its own day differs).
+    events: list[dict] | None = None
+    events_day: date | None = None
 
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -141,6 +145,27 @@ def _trafilatura_config():
     return _CONFIG
 
 
+def clean_and_extract(body: bytes, url: str, content_type: str, feed_published: datetime | None) -> CleanResult:
+    """Worker entry point of the ingest stream: clean the page, then run the extractor over its
+    text with the publication day the store step will use. The extractor costs about as much CPU
+    as storing a batch; done here it runs in the cleaning processes, in parallel, instead of in
+    the flow's single thread, which was the bottleneck (profile of a 2,000-article run)."""
+    result = clean_page(body, url, content_type)
+    if result.text and result.error_kind is None:
+        published = choose_published(result.page_date, feed_published, datetime.now(timezone.utc))[0]
+        result.events_day = published.date() if published else None
+        result.events = event_rows(result.text, result.events_day)
+    return result
+
+
+def event_rows(text: str, day: date | None) -> list[dict]:
+    """The extractor's events for one article, as the event log takes them."""
+    from extractors import extract
+
+    return [dict(ev.to_dict(), evidence_start=ev.evidence_start, evidence_end=ev.evidence_end)
+            for ev in extract(text, day)]
+
+
 def clean_batch(items: list[tuple[bytes, str, str]]) -> list[CleanResult]:
     """Worker entry point: clean several pages per round trip to amortise pickling."""
     return [clean_page(body, url, ctype) for body, url, ctype in items]
@@ -187,26 +212,36 @@ def choose_published(page_date: str | None, feed_date: datetime | None,
 
 
 class CleanerPool:
-    """A process pool for the life of one flow run; ``workers=1`` cleans in-process."""
+    """A process pool for the life of one flow run; ``workers=1`` cleans in one thread of this
+    process instead (no process to start for a single page)."""
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
 
     def __enter__(self) -> CleanerPool:
         if self.workers > 1:
             ctx = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        else:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="defwatch-clean")
         return self
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` (``clean_page`` or ``clean_and_extract``) in a worker."""
+        if self._pool is None:
+            raise RuntimeError("CleanerPool.submit outside `with CleanerPool(...)`")
+        return self._pool.submit(fn, *args)
 
     def clean(self, items: list[tuple[bytes, str, str]]) -> list[CleanResult]:
         if not items:
             return []
-        if self._pool is None:
+        if not isinstance(self._pool, ProcessPoolExecutor):
             return clean_batch(items)
         # Chunks of a few pages: small enough to balance, big enough to amortise pickling.
         size = max(1, min(16, len(items) // (self.workers * 4) or 1))

@@ -6,7 +6,9 @@ Heavy libraries (Prefect, trafilatura) are imported inside the commands that nee
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import io
 import json
 import os
@@ -136,6 +138,9 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
         pass
     with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
         from flows.ingest import ingest_flow
+    # Everything imported so far lives until exit: keep it out of every later garbage collection
+    # (each full collection would walk Prefect's several hundred thousand objects again).
+    gc.freeze()
     with _flow_progress():
         return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
                            settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
@@ -703,6 +708,11 @@ def _read_jsonl(path: Path):
 
 
 def main() -> None:
+    # Registered first, so it runs last: the interpreter's final garbage collection walks every
+    # object Prefect and its server client created, 2 s after a run's work was done (measured on
+    # a 304-only run). Frozen objects are left to the operating system; nothing of ours relies on
+    # a finaliser at exit (connections and pools are closed by their `with` blocks).
+    atexit.register(gc.freeze)
     app()
 
 

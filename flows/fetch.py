@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +93,13 @@ def _status_error(status: int, url: str) -> tuple[str, str]:
     return "http_4xx", f"{url} answered HTTP {status}"
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the CA bundle (measured ~100 ms of CPU), and
+    an HTTP client would otherwise build a fresh one each time it is created."""
+    return httpx.create_ssl_context(trust_env=False)  # as the client: trust_env=False
+
+
 class Fetcher:
     """Bounded async HTTP client. Use as ``async with Fetcher(settings) as f: await f.fetch_all(reqs)``."""
 
@@ -111,6 +120,7 @@ class Fetcher:
             limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
             trust_env=False,
+            verify=_tls_context(),
         )
         return self
 

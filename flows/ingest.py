@@ -1,8 +1,11 @@
-"""The ``ingest`` Prefect flow: feeds -> pages -> clean text -> DuckDB, in batches.
+"""The ``ingest`` Prefect flow: feeds -> pages -> clean text -> events -> DuckDB, in batches.
 
-Tasks work on whole batches (one task polls every due feed; then per batch of articles one task
-fetches, one cleans, one stores): a Prefect task run costs 5-70 ms here, more than cleaning an
-article, so one task per article would cost more than the work itself.
+Tasks work on whole batches: one task polls every due feed; pages are then fetched and cleaned
+as one stream (``flows.stream``: the network and the cleaning processes never wait for a batch
+boundary), and one task per batch of articles stores it, with its events and alerts, in one
+transaction. A Prefect task run costs 5-70 ms here, more than cleaning an article, so one task
+per article would cost more than the work itself. The run keeps one database connection
+(``HeldWriter``) and lends it to any other process that asks between two batches.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import flows.prefect_env  # noqa: F401  (must precede the prefect import)
 
 import os
-import random
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,22 +21,24 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows import pipeline, progress
 from flows.clean import CleanerPool
+from flows.stream import Page, PageStream
 from flows.feedstate import is_due
 from flows.registry import FeedDef, load_feeds
 from flows.runlock import run_lock
 from flows.settings import Settings, load_settings
-from extractors import RULESET_VERSION, extract
+from extractors import RULESET_VERSION
 from flows import alerting
 from warehouse import alerts as walerts
 from warehouse import eventlog, store
-from flows.clean import content_fingerprint
+from flows.clean import CleanResult, content_fingerprint, event_rows
 from flows.faults import checkpoint
-from warehouse.db import DatabaseBusyError, transaction, write_connection
+from warehouse.db import DatabaseBusyError, HeldWriter, transaction
 
-_pool: CleanerPool | None = None  # the flow run's cleaning processes, shared by its clean tasks
+_writer: HeldWriter | None = None  # the flow run's database connection, shared by its tasks
 
 
 def _now() -> datetime:
@@ -68,42 +73,23 @@ def poll_feeds_task(feeds: list[FeedDef], states: dict, settings: Settings, now:
     return polls
 
 
-@task(name="fetch-pages", cache_policy=NO_CACHE)
-def fetch_pages_task(cands: list[pipeline.Candidate], settings: Settings):
-    results, _ = pipeline.fetch_pages(cands, settings)
-    return results
-
-
-@task(name="clean-pages", cache_policy=NO_CACHE)
-def clean_pages_task(fetched):
-    items, index = [], []
-    for i, res in enumerate(fetched):
-        if res.ok:
-            items.append((res.body, res.final_url, res.content_type))
-            index.append(i)
-    cleaned_ok = _pool.clean(items) if _pool is not None else CleanerPool(1).clean(items)
-    cleaned: list = [None] * len(fetched)
-    for i, c in zip(index, cleaned_ok):
-        cleaned[i] = c
-    for res in fetched:  # the pages are cleaned: drop their bodies now, not when the batch is stored
-        res.body = b""
-    progress.advance("clean", len(fetched))
-    return cleaned
-
-
 @task(name="store-articles", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10],
       retry_condition_fn=_retry_transient)
-def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned, run_id: str,
-                     alert_settings=None, chans=None, mark_seen: bool = False):
+def store_batch_task(db: str, pages: list[Page], run_id: str, alert_settings=None, chans=None,
+                     mark_seen: bool = False):
     now = _now()
-    with write_connection(db) as con:
+    cands = [p.cand for p in pages]
+    fetched = [p.fetched for p in pages]
+    cleaned = [p.cleaned for p in pages]
+    writer = _writer or HeldWriter(db)
+    with writer.connection() as con:
         texts = (pipeline.choose_text(c, r, cl)[0] for c, r, cl in zip(cands, fetched, cleaned))
         first_copy = store.first_copies(con, sorted({content_fingerprint(t) for t in texts if t}))
         rows, errors, counts = pipeline.build_rows(cands, fetched, cleaned, first_copy, run_id, now)
         stored_ids = {r["article_id"] for r in rows}
         sightings = [{"article_id": c.article_id, "feed_name": f, "first_seen": now}
                      for c in cands if c.article_id in stored_ids for f in [c.feed_name, *c.also_in]]
-        extractions = extract_rows(rows)
+        extractions = extract_rows(rows, {p.cand.article_id: p.cleaned for p in pages})
         with transaction(con):
             added = store.bulk_insert(con, "articles", rows, store.ARTICLE_COLUMNS)
             store.record_sightings(con, sightings)
@@ -119,40 +105,50 @@ def store_batch_task(db: str, cands: list[pipeline.Candidate], fetched, cleaned,
             counts["mentions_new"] = applied.mentions_added
             store.add_run_counts(con, run_id, counts)
             checkpoint("in-store-transaction")
+    if _writer is None:
+        writer.release()
     checkpoint("after-store")
     progress.advance("store", len(cands))
     return counts
 
 
-def extract_rows(rows: list[dict]) -> list[eventlog.ArticleExtraction]:
-    """Run the extractor over the batch's new texts (syndicated copies carry no text: the first
-    copy already reported its events)."""
+def extract_rows(rows: list[dict], done: dict[str, CleanResult | None] | None = None
+                 ) -> list[eventlog.ArticleExtraction]:
+    """The extractor's events for the batch's new texts (syndicated copies carry no text: the
+    first copy already reported its events). ``done`` maps article ids to their cleaning result:
+    where the cleaning worker already extracted the same text for the same day, that is reused."""
     out = []
     for row in rows:
         if not row.get("text"):
             continue
-        published = row["published"].date() if row.get("published") else None
-        events = [dict(ev.to_dict(), evidence_start=ev.evidence_start, evidence_end=ev.evidence_end)
-                  for ev in extract(row["text"], published)]
+        day = row["published"].date() if row.get("published") else None
+        pre = (done or {}).get(row["article_id"])
+        if (pre is not None and pre.events is not None and row.get("text_source") == "page"
+                and pre.events_day == day):
+            events = pre.events
+        else:
+            events = event_rows(row["text"], day)
         out.append(eventlog.ArticleExtraction(row["article_id"], row.get("published"), events))
     return out
 
 
 @task(name="watch-summits", cache_policy=NO_CACHE)
 def watch_summits_task(db: str, alert_settings, chans, run_id: str) -> int:
+    """Alerts for summits coming up or overdue; returns how many deliveries are now due."""
     now = _now()
-    with write_connection(db) as con, transaction(con):
+    with _writer_for(db).connection() as con, transaction(con):
         new_alerts, deliveries = alerting.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
         n = walerts.insert_alerts(con, new_alerts, deliveries)
         store.add_run_counts(con, run_id, {"alerts_new": n})
-    return n
+        return walerts.count_due(con, now)
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
     log = get_run_logger()
-    report = alerting.deliver(Path(db), chans, alert_settings, _now(), log)
-    with write_connection(db) as con:
+    writer = _writer_for(db)
+    report = alerting.deliver(Path(db), chans, alert_settings, _now(), log, writer)
+    with writer.connection() as con:
         store.add_run_counts(con, run_id, {"alerts_sent": report.sent, "alerts_failed": report.failed})
     if report.sent or report.failed:
         log.info("alerts: %d delivered, %d failed (kept pending, retried with backoff)", report.sent, report.failed)
@@ -160,6 +156,11 @@ def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
         log.info("%d alerts wait for a --notify channel of an earlier run; pass the same --notify URL to send them",
                  report.waiting)
     return {"sent": report.sent, "failed": report.failed, "waiting": report.waiting}
+
+
+def _writer_for(db: str) -> HeldWriter:
+    """The run's held connection; a task called outside a run gets one of its own."""
+    return _writer if _writer is not None else HeldWriter(db)
 
 
 @flow(name="ingest", log_prints=False, validate_parameters=False)
@@ -194,9 +195,21 @@ def ingest_flow(
 def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
             flow_run_id: str | None, force: bool, base_url: str | None = None,
             chans: alerting.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
-    global _pool
+    global _writer
+    with HeldWriter(db) as writer:
+        _writer = writer
+        try:
+            return _ingest_with(writer, log, settings, feeds, db, run_id, flow_run_id, force, base_url, chans,
+                                mark_seen)
+        finally:
+            _writer = None
+
+
+def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
+                 flow_run_id: str | None, force: bool, base_url: str | None,
+                 chans: alerting.Channels | None, mark_seen: bool) -> dict[str, Any]:
     now = _now()
-    with write_connection(db) as con, transaction(con):
+    with writer.connection() as con, transaction(con):
         # A run that was killed left its row 'running'; the run lock proves it is not running now.
         if not os.environ.get("DEFWATCH_SHARD"):  # other shards' runs may be running right now
             con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
@@ -210,14 +223,16 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
     due = [f for f in feeds if force or is_due(states.get(f.name), now)]
     log.info("run %s: %d feeds enabled, %d due", run_id, len(feeds), len(due))
 
-    polls = poll_feeds_task(due, states, settings, now) if due else []
+    polls = poll_feeds_task(quote(due), quote(states), settings, now) if due else []
     cands = pipeline.plan_articles(polls, base_url)
     # A feed's validators (ETag, Last-Modified) are committed only once all its new articles are
     # stored: a run killed before that must get the entries again next time, not a 304.
-    with write_connection(db) as con, transaction(con):
-        store.save_feed_states(con, [_without_new_validators(p, states) for p in polls])
-        store.record_errors(con, pipeline.feed_error_rows(polls, run_id, now))
+    with writer.connection() as con, transaction(con):
         known = store.known_article_ids(con, [c.article_id for c in cands])
+        # Nothing new to store (e.g. every feed answered 304): the validators can go in right away.
+        settled = all(c.article_id in known for c in cands)
+        store.save_feed_states(con, [p.state if settled else _without_new_validators(p, states) for p in polls])
+        store.record_errors(con, pipeline.feed_error_rows(polls, run_id, now))
         # Known articles seen through a new feed: remember the sighting, fetch nothing.
         store.record_sightings(con, [
             {"article_id": c.article_id, "feed_name": f, "first_seen": now}
@@ -237,39 +252,51 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
 
     status, message = "completed", None
     try:
-        with CleanerPool(settings.cleaning_workers if len(new) > 1 else 1) as pool:
-            _pool = pool
-            for stage in ("pages", "clean", "store"):
-                progress.start(stage, len(new))
-            batches = [new[i:i + settings.batch_size] for i in range(0, len(new), settings.batch_size)]
-            # Fetch batch k+1 (network, a thread) while batch k is cleaned (CPU, the process pool).
-            ahead = fetch_pages_task.submit(batches[0], settings) if batches else None
-            for k, batch in enumerate(batches):
-                fetched = ahead.result()
-                checkpoint("after-page-fetch")
-                if k + 1 < len(batches):
-                    ahead = fetch_pages_task.submit(batches[k + 1], settings)
-                cleaned = clean_pages_task(fetched)
-                checkpoint("after-clean")
-                store_batch_task(str(db), batch, fetched, cleaned, run_id, settings.alerts, chans, mark_seen)
-        _commit_validators(db, polls, cands)
+        if new:
+            _store_articles(str(db), new, settings, run_id, chans, mark_seen)
+        if not settled:
+            with writer.connection() as con, transaction(con):
+                _commit_validators(con, polls, cands)
         if chans is not None:
-            watch_summits_task(str(db), settings.alerts, chans, run_id)
+            due_deliveries = watch_summits_task(str(db), settings.alerts, chans, run_id)
             checkpoint("before-delivery")
-            if not os.environ.get("DEFWATCH_SHARD"):  # ingest-fanout delivers once, after all shards
+            # ingest-fanout delivers once, after all shards; a run with nothing due skips the task.
+            if due_deliveries and not os.environ.get("DEFWATCH_SHARD"):
                 deliver_alerts_task(str(db), settings.alerts, chans, run_id)
             checkpoint("after-delivery")
     except BaseException as exc:
         status, message = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        _pool = None
-        with write_connection(db) as con:
+        with writer.connection() as con:
             store.finish_run(con, run_id, status, _now(), message)
             summary = store.get_run(con, run_id)
+        writer.release()
     log.info("run %s %s: %d new articles, %d known skipped, %d errors", run_id, status,
              summary.get("articles_new", 0), summary.get("articles_known", 0), summary.get("errors", 0))
     return summary
+
+
+def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, run_id: str,
+                    chans: alerting.Channels | None, mark_seen: bool) -> None:
+    """Fetch and clean the new articles as one stream (flows.stream) and store them batch by batch,
+    each batch in one transaction, while the following pages are fetched and cleaned."""
+    for stage in ("pages", "clean", "store"):
+        progress.start(stage, len(new))
+    workers = settings.cleaning_workers if len(new) > 1 else 1
+    waiting = storing = 0.0  # where the flow's time goes: a slow network/cleaning, or storing
+    with CleanerPool(workers) as pool, PageStream(new, settings.fetch, pool, settings.batch_size) as stream:
+        mark = time.monotonic()
+        for pages in stream.batches():
+            got = time.monotonic()
+            checkpoint("after-page-fetch")
+            checkpoint("after-clean")
+            # quote(): Prefect would otherwise walk every object of the batch to find futures in
+            # it (profile: 4.8 s of CPU per 2,000 articles, the cost of storing them).
+            store_batch_task(db, quote(pages), run_id, settings.alerts, chans, mark_seen)
+            waiting, storing, mark = waiting + (got - mark), storing + (time.monotonic() - got), time.monotonic()
+    get_run_logger().info("%d articles fetched and cleaned with %d requests; the flow waited %.1f s for pages "
+                          "and spent %.1f s storing", len(new), stream.requests_made, waiting, storing)
 
 
 def _without_new_validators(poll: pipeline.FeedPoll, states: dict) -> dict:
@@ -278,10 +305,9 @@ def _without_new_validators(poll: pipeline.FeedPoll, states: dict) -> dict:
     return dict(poll.state, etag=prev.get("etag"), last_modified=prev.get("last_modified"))
 
 
-def _commit_validators(db: Path, polls: list, cands: list) -> None:
+def _commit_validators(con, polls: list, cands: list) -> None:
     """Save the new validators of each feed whose every entry is now stored (an entry that found
     no text at all stays unstored: its feed keeps the old validators, so the next run sees it)."""
-    with write_connection(db) as con, transaction(con):
-        stored = store.known_article_ids(con, [c.article_id for c in cands])
-        incomplete = {f for c in cands if c.article_id not in stored for f in [c.feed_name, *c.also_in]}
-        store.save_feed_states(con, [p.state for p in polls if p.feed.name not in incomplete])
+    stored = store.known_article_ids(con, [c.article_id for c in cands])
+    incomplete = {f for c in cands if c.article_id not in stored for f in [c.feed_name, *c.also_in]}
+    store.save_feed_states(con, [p.state for p in polls if p.feed.name not in incomplete])

@@ -51,6 +51,12 @@ def add_deliveries(con: duckdb.DuckDBPyConnection, deliveries: Sequence[dict[str
     return bulk_insert(con, "alert_deliveries", deliveries, DELIVERY_COLUMNS)
 
 
+def count_due(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """How many pending deliveries are due now (0: a run has nothing to deliver)."""
+    return con.execute("SELECT count(*) FROM alert_deliveries WHERE status = 'pending' "
+                       "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)", [now]).fetchone()[0]
+
+
 def pending(con: duckdb.DuckDBPyConnection, now: datetime, channel_keys: Sequence[str] | None = None,
             include_not_due: bool = False) -> list[dict[str, Any]]:
     """Pending deliveries that are due, with what a message needs: the event and its reports."""

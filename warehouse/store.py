@@ -36,14 +36,27 @@ RUN_COUNTERS = (
 )
 
 
+_TYPES: dict[tuple[str, bool], dict[str, str]] = {}
+
+
 def schema_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    return {
-        name: dtype
-        for name, dtype in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
-            [table],
-        ).fetchall()
-    }
+    """Column name -> type. Remembered per table (and backend): every write connection is migrated
+    to this code's schema version before use (``warehouse.db.open_writer``), so a table's types
+    cannot differ between two connections of one process, and the catalog query cost 2-20 ms
+    each time, ten times per stored batch (profile of a 2,000-article run: 3.7 s)."""
+    key = (table, backend.is_lake(con))
+    types = _TYPES.get(key)
+    if types is None:
+        types = {
+            name: dtype
+            for name, dtype in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                [table],
+            ).fetchall()
+        }
+        if types:  # a table that does not exist yet is not remembered as empty
+            _TYPES[key] = types
+    return dict(types)
 
 
 def to_arrow(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pa.Table:

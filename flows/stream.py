@@ -1,0 +1,152 @@
+"""Article pages fetched and cleaned as one stream for the whole run, handed out in batches.
+
+Why a stream and not a fetch task and a clean task per batch: a task boundary makes each batch
+stop and wait. The cleaning processes idled while a batch's last pages were still in flight and
+again while the batch was being stored, and every batch built a new HTTP client (a TLS context
+and new connections each time). Measured on 2,000 articles: 62 articles/s with per-batch tasks.
+Here one thread fetches with one client for the whole run, every page goes to the cleaning pool
+the moment its bytes arrive, and the flow takes finished batches while later pages are fetched
+and cleaned.
+
+Batches come out in plan order (deterministic: which syndicated copy counts as the original does
+not depend on network timing). A window bounds the pages between "fetch started" and "handed to
+the flow", so memory does not grow with the number of articles; a page's bytes are dropped as
+soon as it is cleaned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from flows import progress
+from flows.clean import CleanerPool, CleanResult, clean_and_extract
+from flows.fetch import Fetcher, FetchRequest, FetchResult
+from flows.settings import FetchSettings
+
+
+@dataclass
+class Page:
+    """One candidate's outcome: its fetch (body already dropped) and its cleaning (None when the
+    fetch failed)."""
+    cand: object            # pipeline.Candidate (not imported: pipeline imports nothing from here)
+    fetched: FetchResult
+    cleaned: CleanResult | None
+
+
+class PageStream:
+    """``with PageStream(cands, fetch_settings, pool, batch_size) as s: for batch in s.batches(): …``
+
+    ``window`` (default: three batches) is the most pages in flight, waiting for a cleaner, or
+    cleaned and not yet taken by the flow."""
+
+    def __init__(self, cands: Sequence, settings: FetchSettings, pool: CleanerPool, batch_size: int,
+                 window: int | None = None):
+        self.cands = list(cands)
+        self.settings = settings
+        self.pool = pool
+        self.batch_size = max(1, batch_size)
+        self.window = max(self.batch_size, window or 3 * self.batch_size)
+        self.requests_made = 0
+        self._done: list[Page | None] = [None] * len(self.cands)
+        self._ready = 0                      # pages 0.._ready-1 are all done
+        self._cond = threading.Condition()
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._thread = threading.Thread(target=self._run, name="defwatch-pages", daemon=True)
+
+    def __enter__(self) -> PageStream:
+        if self.cands:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._give_slots(len(self.cands))  # wake a producer waiting for room
+        if self._thread.is_alive():
+            self._thread.join()
+
+    # -- the flow's side ---------------------------------------------------------------------------
+
+    def batches(self) -> Iterator[list[Page]]:
+        """Finished batches, in plan order. Re-raises an error of the fetching thread."""
+        for start in range(0, len(self.cands), self.batch_size):
+            end = min(start + self.batch_size, len(self.cands))
+            with self._cond:
+                while self._ready < end and self._error is None:
+                    self._cond.wait()
+                if self._error is not None:
+                    raise self._error
+                batch = self._done[start:end]
+                self._done[start:end] = [None] * (end - start)  # the flow owns them now
+            self._give_slots(end - start)
+            yield batch  # type: ignore[misc]
+
+    def _give_slots(self, n: int) -> None:
+        loop, slots = self._loop, self._slots
+        if loop is None or slots is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(lambda: [slots.release() for _ in range(n)])
+        except RuntimeError:  # the loop closed meanwhile: nothing waits for room any more
+            pass
+
+    # -- the fetching thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # surfaced to the flow by batches()
+            with self._cond:
+                self._error = exc
+                self._cond.notify_all()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self.window)
+        async with Fetcher(self.settings) as fetcher:
+            running: set[asyncio.Task] = set()
+            for i, cand in enumerate(self.cands):
+                await self._slots.acquire()
+                if self._stop.is_set():
+                    break
+                task = asyncio.create_task(self._one(fetcher, i, cand))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            while running:
+                if self._stop.is_set():
+                    for task in running:
+                        task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+            self.requests_made = fetcher.requests_made
+
+    async def _one(self, fetcher: Fetcher, i: int, cand) -> None:
+        try:
+            page = await self._process(fetcher, cand)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # e.g. a cleaning process died: the run cannot go on
+            with self._cond:
+                self._error = self._error or exc
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._done[i] = page
+            while self._ready < len(self._done) and self._done[self._ready] is not None:
+                self._ready += 1
+            self._cond.notify_all()
+
+    async def _process(self, fetcher: Fetcher, cand) -> Page:
+        res = await fetcher.fetch(FetchRequest(url=cand.original_url, key=cand.article_id, trusted=cand.trusted))
+        progress.advance("pages")
+        cleaned = None
+        if res.ok:
+            body, res.body = res.body, b""  # the cleaner's copy is the only one kept
+            cleaned = await asyncio.wrap_future(self.pool.submit(
+                clean_and_extract, body, res.final_url, res.content_type, cand.entry.published))
+        progress.advance("clean")
+        return Page(cand, res, cleaned)
