@@ -27,7 +27,7 @@ STAGES = [
     ("store-articles task", ("store_batch_task",), ()),
     ("  of which apply_extractions", ("apply_extractions",), ()),
     ("  of which extractor (texts not extracted by a worker)", ("extract_rows",), ()),
-    ("watch-summits task", ("watch_summits_task",), ()),
+    ("summit watch", ("watch_summits (flows",), ()),
     ("deliver-alerts task", ("deliver_alerts_task",), ()),
     ("  of which HeldWriter.connection", ("deliver_alerts_task", "HeldWriter.connection"), ()),
     ("  of which channel.send", ("deliver_alerts_task", ".send (flows/channels.py"), ()),
