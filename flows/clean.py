@@ -166,11 +166,6 @@ def event_rows(text: str, day: date | None) -> list[dict]:
             for ev in extract(text, day)]
 
 
-def clean_batch(items: list[tuple[bytes, str, str]]) -> list[CleanResult]:
-    """Worker entry point: clean several pages per round trip to amortise pickling."""
-    return [clean_page(body, url, ctype) for body, url, ctype in items]
-
-
 def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     # Control characters other than newlines and tabs carry nothing and break terminals.
@@ -237,16 +232,3 @@ class CleanerPool:
         if self._pool is None:
             raise RuntimeError("CleanerPool.submit outside `with CleanerPool(...)`")
         return self._pool.submit(fn, *args)
-
-    def clean(self, items: list[tuple[bytes, str, str]]) -> list[CleanResult]:
-        if not items:
-            return []
-        if not isinstance(self._pool, ProcessPoolExecutor):
-            return clean_batch(items)
-        # Chunks of a few pages: small enough to balance, big enough to amortise pickling.
-        size = max(1, min(16, len(items) // (self.workers * 4) or 1))
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        out: list[CleanResult] = []
-        for part in self._pool.map(clean_batch, chunks):
-            out.extend(part)
-        return out

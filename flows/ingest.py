@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import flows.prefect_env  # noqa: F401  (must precede the prefect import)
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,11 +83,11 @@ def store_batch_task(db: str, pages: list[Page], run_id: str, alert_settings=Non
     cands = [p.cand for p in pages]
     fetched = [p.fetched for p in pages]
     cleaned = [p.cleaned for p in pages]
-    writer = _writer or HeldWriter(db)
-    with writer.connection() as con:
-        texts = (pipeline.choose_text(c, r, cl)[0] for c, r, cl in zip(cands, fetched, cleaned))
-        first_copy = store.first_copies(con, sorted({content_fingerprint(t) for t in texts if t}))
-        rows, errors, counts = pipeline.build_rows(cands, fetched, cleaned, first_copy, run_id, now)
+    with _run_writer(db) as writer, writer.connection() as con:
+        texts = {c.article_id: pipeline.choose_text(c, r, cl)[0] for c, r, cl in zip(cands, fetched, cleaned)}
+        prints = {aid: content_fingerprint(t) for aid, t in texts.items() if t}
+        first_copy = store.first_copies(con, sorted(set(prints.values())))
+        rows, errors, counts = pipeline.build_rows(cands, fetched, cleaned, first_copy, run_id, now, prints)
         stored_ids = {r["article_id"] for r in rows}
         sightings = [{"article_id": c.article_id, "feed_name": f, "first_seen": now}
                      for c in cands if c.article_id in stored_ids for f in [c.feed_name, *c.also_in]]
@@ -105,8 +107,6 @@ def store_batch_task(db: str, pages: list[Page], run_id: str, alert_settings=Non
             counts["mentions_new"] = applied.mentions_added
             store.add_run_counts(con, run_id, counts)
             checkpoint("in-store-transaction")
-    if _writer is None:
-        writer.release()
     checkpoint("after-store")
     progress.advance("store", len(cands))
     return counts
@@ -138,7 +138,7 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
     Not a Prefect task: it is one query and one small insert, and a task run costs more than
     that (~80 ms of CPU between client and server; the tail of a 304-only run)."""
     now = _now()
-    with _writer_for(db).connection() as con, transaction(con):
+    with _run_writer(db) as writer, writer.connection() as con, transaction(con):
         new_alerts, deliveries = alerting.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
         n = walerts.insert_alerts(con, new_alerts, deliveries)
         store.add_run_counts(con, run_id, {"alerts_new": n})
@@ -148,10 +148,10 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
     log = get_run_logger()
-    writer = _writer_for(db)
-    report = alerting.deliver(Path(db), chans, alert_settings, _now(), log, writer)
-    with writer.connection() as con:
-        store.add_run_counts(con, run_id, {"alerts_sent": report.sent, "alerts_failed": report.failed})
+    with _run_writer(db) as writer:
+        report = alerting.deliver(Path(db), chans, alert_settings, _now(), log, writer)
+        with writer.connection() as con:
+            store.add_run_counts(con, run_id, {"alerts_sent": report.sent, "alerts_failed": report.failed})
     if report.sent or report.failed:
         log.info("alerts: %d delivered, %d failed (kept pending, retried with backoff)", report.sent, report.failed)
     if report.waiting:
@@ -160,9 +160,14 @@ def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
     return {"sent": report.sent, "failed": report.failed, "waiting": report.waiting}
 
 
-def _writer_for(db: str) -> HeldWriter:
-    """The run's held connection; a task called outside a run gets one of its own."""
-    return _writer if _writer is not None else HeldWriter(db)
+@contextlib.contextmanager
+def _run_writer(db: str) -> Iterator[HeldWriter]:
+    """The run's held connection; a task called outside a run gets one of its own, released after."""
+    if _writer is not None:
+        yield _writer
+        return
+    with HeldWriter(db) as own:
+        yield own
 
 
 @flow(name="ingest", log_prints=False, validate_parameters=False)

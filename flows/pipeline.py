@@ -143,6 +143,7 @@ def build_rows(
     first_copy: dict[str, str],
     run_id: str,
     now: datetime,
+    fingerprints: dict[str, str] | None = None,
 ) -> tuple[list[dict], list[dict], dict[str, int]]:
     """Article rows, error rows and counters for one batch.
 
@@ -150,7 +151,8 @@ def build_rows(
     else its summary (``text_source`` says which). A candidate with no text at all is not stored:
     its error is recorded and the next run tries it again.
     ``first_copy`` maps content fingerprints already stored to their article; it is updated here so
-    copies within the batch link to the first of them.
+    copies within the batch link to the first of them. ``fingerprints`` (article id -> fingerprint
+    of its chosen text) saves computing them again where the caller already did.
     """
     rows: list[dict] = []
     errors: list[dict] = []
@@ -177,7 +179,7 @@ def build_rows(
         published, pub_source, warning = choose_published(meta.page_date, cand.entry.published, now)
         if warning:
             errors.append(_err(run_id, cand.url, "future_date", f"{cand.url}: {warning}", now))
-        fingerprint = content_fingerprint(text)
+        fingerprint = (fingerprints or {}).get(cand.article_id) or content_fingerprint(text)
         duplicate_of = first_copy.get(fingerprint)
         if duplicate_of is None:
             first_copy[fingerprint] = cand.article_id

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from flows import progress
 from flows.clean import CleanerPool, CleanResult, clean_and_extract
 from flows.fetch import Fetcher, FetchRequest, FetchResult
+from flows.pipeline import Candidate
 from flows.settings import FetchSettings
 
 
@@ -31,7 +32,7 @@ from flows.settings import FetchSettings
 class Page:
     """One candidate's outcome: its fetch (body already dropped) and its cleaning (None when the
     fetch failed)."""
-    cand: object            # pipeline.Candidate (not imported: pipeline imports nothing from here)
+    cand: Candidate
     fetched: FetchResult
     cleaned: CleanResult | None
 
@@ -42,7 +43,7 @@ class PageStream:
     ``window`` (default: three batches) is the most pages in flight, waiting for a cleaner, or
     cleaned and not yet taken by the flow."""
 
-    def __init__(self, cands: Sequence, settings: FetchSettings, pool: CleanerPool, batch_size: int,
+    def __init__(self, cands: Sequence[Candidate], settings: FetchSettings, pool: CleanerPool, batch_size: int,
                  window: int | None = None):
         self.cands = list(cands)
         self.settings = settings
@@ -124,7 +125,7 @@ class PageStream:
                 await asyncio.gather(*running, return_exceptions=True)
             self.requests_made = fetcher.requests_made
 
-    async def _one(self, fetcher: Fetcher, i: int, cand) -> None:
+    async def _one(self, fetcher: Fetcher, i: int, cand: Candidate) -> None:
         try:
             page = await self._process(fetcher, cand)
         except asyncio.CancelledError:
@@ -140,7 +141,7 @@ class PageStream:
                 self._ready += 1
             self._cond.notify_all()
 
-    async def _process(self, fetcher: Fetcher, cand) -> Page:
+    async def _process(self, fetcher: Fetcher, cand: Candidate) -> Page:
         res = await fetcher.fetch(FetchRequest(url=cand.original_url, key=cand.article_id, trusted=cand.trusted))
         progress.advance("pages")
         cleaned = None

@@ -88,7 +88,7 @@ def test_publication_date_source_and_future_dates():
 def test_process_pool_gives_the_same_results_as_in_process():
     items = [(page().encode(), f"http://e/{i}", "text/html") for i in range(6)]
     with CleanerPool(2) as pool:
-        pooled = pool.clean(items)
-    local = CleanerPool(1).clean(items)
+        pooled = [f.result() for f in [pool.submit(clean_page, *it) for it in items]]
+    local = [clean_page(*it) for it in items]
     assert [r.text for r in pooled] == [r.text for r in local]
     assert all(r.error_kind is None for r in pooled)

@@ -81,8 +81,8 @@ def test_slow_trickling_body_is_cut_by_the_total_timeout(server):
     url = server.route("/trickle", body=b"x" * 100, trickle_s=0.2)
     res, _ = fetch(url, FetchSettings(timeout_s=5, total_timeout_s=1.5))
     assert res.error_kind == "slow_body"
-    # The body would take 20 s; the wall-clock limit (1.5 s) cut it, with generous slack for a busy box.
-    assert res.elapsed_s < 10, res.elapsed_s
+    # The body would take 20 s; the wall-clock limit (1.5 s), not the read timeout (5 s), cut it.
+    assert 1.4 <= res.elapsed_s < 5, res.elapsed_s
 
 
 def test_redirect_loop_and_redirect_limit(server):
@@ -177,4 +177,5 @@ def test_concurrency_per_host_is_bounded(server):
     reqs = [FetchRequest(url=server.url(f"/p{i}"), trusted=True) for i in range(12)]
     results, n = run_fetches(FetchSettings(concurrency=8, per_host=3), reqs)
     assert all(r.ok for r in results) and n == 12
-    assert 1 <= active["max"] <= 3
+    # Exactly the per-host limit: never more, and requests did run in parallel up to it.
+    assert active["max"] == 3, active["max"]
