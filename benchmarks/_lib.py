@@ -117,11 +117,15 @@ def workdir(prefix: str):
 def _children(pid: int) -> list[int]:
     out = []
     try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return out
+    for tid in tids:  # a thread may end while we look: skip it, not the threads after it
+        try:
             with open(f"/proc/{pid}/task/{tid}/children") as f:
                 out += [int(x) for x in f.read().split()]
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
     return out
 
 
@@ -177,6 +181,7 @@ class RssSampler(threading.Thread):
         self.peak_main_kb = 0
         self.peak_by_role: dict[str, int] = {}
         self._cpu: dict[int, tuple[str, float]] = {}
+        self.timeline: list[tuple[float, dict[str, float]]] = []  # (time.time(), CPU s by role so far)
         self._stop_evt = threading.Event()
 
     @staticmethod
@@ -184,7 +189,7 @@ class RssSampler(threading.Thread):
         if pid == main:
             return "cli"
         c = _cmd(pid)
-        if "uvicorn" in c or "prefect" in c and "server" in c:
+        if "uvicorn" in c or "prefect" in c and "server" in c or "prefect.server" in c:
             return "prefect-server"
         if "forkserver" in c or "multiprocessing" in c:
             return "cleaners"
@@ -198,7 +203,8 @@ class RssSampler(threading.Thread):
             for p in pids:
                 kb = _rss_kb(p)
                 total += kb
-                r = self.role(p, self.pid)
+                # A role once seen sticks: an exiting process's cmdline reads empty.
+                r = self._cpu[p][0] if p in self._cpu and self._cpu[p][0] != "other" else self.role(p, self.pid)
                 by_role[r] = by_role.get(r, 0) + kb
                 cpu = _cpu_s(p)
                 if cpu:
@@ -207,11 +213,17 @@ class RssSampler(threading.Thread):
             self.peak_main_kb = max(self.peak_main_kb, _rss_kb(self.pid))
             for r, kb in by_role.items():
                 self.peak_by_role[r] = max(self.peak_by_role.get(r, 0), kb)
+            self.timeline.append((time.time(), self.cpu_by_role))
             self._stop_evt.wait(self.every_s)
 
     def stop(self):
         self._stop_evt.set()
         self.join(timeout=2)
+
+    def cpu_since(self, t0: float) -> dict[str, float]:
+        """CPU seconds by role used after ``t0`` (e.g. the first request: the steady state)."""
+        before = next((cpu for t, cpu in reversed(self.timeline) if t <= t0), {})
+        return {r: round(v - before.get(r, 0.0), 2) for r, v in self.cpu_by_role.items()}
 
     @property
     def cpu_by_role(self) -> dict[str, float]:

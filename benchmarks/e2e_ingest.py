@@ -67,7 +67,7 @@ def main() -> None:
             pipe.append({"articles": summary.get("articles_new", 0), "wall": run.wall_s, "startup": startup,
                          "steady": run.t_end - st["first_ts"], "requests": st["total"],
                          "rss_mb": run.sampler.peak_total_kb / 1024, "events": summary.get("events_new", 0),
-                         "cpu_s": run.sampler.cpu_by_role})
+                         "cpu_s": run.sampler.cpu_by_role, "cpu_steady_s": run.sampler.cpu_since(st["first_ts"])})
             print(f"pipeline run {rep + 1}: {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in pipe[-1].items()})}",
                   flush=True)
             f = run_floor(web, tmp, workers=2, concurrency=16, per_host=4)

@@ -147,6 +147,13 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
 def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
+    return deliver_alerts(db, alert_settings, chans, run_id)
+
+
+def deliver_alerts(db: str, alert_settings, chans, run_id: str) -> dict:
+    """Send the due alerts (the outbox) and count the results on the run. Called as a plain
+    function while pages stream in (a task run costs ~75 ms of CPU, client and server), and as
+    the deliver-alerts task at the end of the run."""
     log = get_run_logger()
     with _run_writer(db) as writer:
         report = alerting.deliver(Path(db), chans, alert_settings, _now(), log, writer)
@@ -291,7 +298,12 @@ def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, 
     for stage in ("pages", "clean", "store"):
         progress.start(stage, len(new))
     workers = settings.cleaning_workers if len(new) > 1 else 1
-    waiting = storing = 0.0  # where the flow's time goes: a slow network/cleaning, or storing
+    waiting = storing = delivering = 0.0  # where the flow's time goes
+    # Alerts committed by a stored batch go out while the flow would otherwise wait for pages,
+    # not all at the end of the run: users hear of a new pact sooner, and delivery (1.3-1.7 s for
+    # 1,700 alerts) no longer lengthens the run. The end of the run delivers whatever is left.
+    deliver_early = chans is not None and not mark_seen and not os.environ.get("DEFWATCH_SHARD")
+    undelivered = 0
     with CleanerPool(workers) as pool, PageStream(new, settings.fetch, pool, settings.batch_size) as stream:
         mark = time.monotonic()
         for pages in stream.batches():
@@ -300,10 +312,17 @@ def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, 
             checkpoint("after-clean")
             # quote(): Prefect would otherwise walk every object of the batch to find futures in
             # it (profile: 4.8 s of CPU per 2,000 articles, the cost of storing them).
-            store_batch_task(db, quote(pages), run_id, settings.alerts, chans, mark_seen)
-            waiting, storing, mark = waiting + (got - mark), storing + (time.monotonic() - got), time.monotonic()
-    get_run_logger().info("%d articles fetched and cleaned with %d requests; the flow waited %.1f s for pages "
-                          "and spent %.1f s storing", len(new), stream.requests_made, waiting, storing)
+            counts = store_batch_task(db, quote(pages), run_id, settings.alerts, chans, mark_seen)
+            undelivered += counts.get("alerts_new", 0) if deliver_early else 0
+            stored = time.monotonic()
+            if undelivered and not stream.next_batch_ready():
+                deliver_alerts(db, settings.alerts, chans, run_id)
+                undelivered = 0
+            waiting, storing = waiting + (got - mark), storing + (stored - got)
+            delivering, mark = delivering + (time.monotonic() - stored), time.monotonic()
+    get_run_logger().info("%d articles fetched and cleaned with %d requests; the flow waited %.1f s for pages, "
+                          "spent %.1f s storing and %.1f s delivering alerts", len(new), stream.requests_made,
+                          waiting, storing, delivering)
 
 
 def _without_new_validators(poll: pipeline.FeedPoll, states: dict) -> dict:

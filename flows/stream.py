@@ -40,24 +40,30 @@ class Page:
 class PageStream:
     """``with PageStream(cands, fetch_settings, pool, batch_size) as s: for batch in s.batches(): …``
 
-    ``window`` (default: three batches) is the most pages in flight, waiting for a cleaner, or
+    ``window`` (default: two batches) is the most pages in flight, waiting for a cleaner, or
     cleaned and not yet taken by the flow."""
 
     def __init__(self, cands: Sequence[Candidate], settings: FetchSettings, pool: CleanerPool, batch_size: int,
-                 window: int | None = None):
+                 window: int | None = None, pending_bytes: int = 64 << 20):
         self.cands = list(cands)
         self.settings = settings
         self.pool = pool
         self.batch_size = max(1, batch_size)
-        self.window = max(self.batch_size, window or 3 * self.batch_size)
+        self.window = max(self.batch_size, window or 2 * self.batch_size)
         self.requests_made = 0
         self._done: list[Page | None] = [None] * len(self.cands)
         self._ready = 0                      # pages 0.._ready-1 are all done
+        self._next = 0                       # the first page of the next batch to hand out
         self._cond = threading.Condition()
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
+        # Page bodies fetched and not yet cleaned: bounded in bytes, not pages, so that a window of
+        # a thousand pages cannot mean a thousand 5 MB bodies queued for the cleaners.
+        self.pending_budget = pending_bytes
+        self.pending_now = self.pending_peak = 0
+        self._pending_freed: asyncio.Condition | None = None
         self._thread = threading.Thread(target=self._run, name="defwatch-pages", daemon=True)
 
     def __enter__(self) -> PageStream:
@@ -73,6 +79,12 @@ class PageStream:
 
     # -- the flow's side ---------------------------------------------------------------------------
 
+    def next_batch_ready(self) -> bool:
+        """Whether ``batches()`` would hand out its next batch without waiting."""
+        with self._cond:
+            end = min(self._next + self.batch_size, len(self.cands))
+            return self._ready >= end or self._error is not None
+
     def batches(self) -> Iterator[list[Page]]:
         """Finished batches, in plan order. Re-raises an error of the fetching thread."""
         for start in range(0, len(self.cands), self.batch_size):
@@ -84,6 +96,7 @@ class PageStream:
                     raise self._error
                 batch = self._done[start:end]
                 self._done[start:end] = [None] * (end - start)  # the flow owns them now
+                self._next = end
             self._give_slots(end - start)
             yield batch  # type: ignore[misc]
 
@@ -109,6 +122,7 @@ class PageStream:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._slots = asyncio.Semaphore(self.window)
+        self._pending_freed = asyncio.Condition()
         async with Fetcher(self.settings) as fetcher:
             running: set[asyncio.Task] = set()
             for i, cand in enumerate(self.cands):
@@ -147,7 +161,20 @@ class PageStream:
         cleaned = None
         if res.ok:
             body, res.body = res.body, b""  # the cleaner's copy is the only one kept
-            cleaned = await asyncio.wrap_future(self.pool.submit(
-                clean_and_extract, body, res.final_url, res.content_type, cand.entry.published))
+            size = len(body)
+            assert self._pending_freed is not None
+            async with self._pending_freed:  # one body always goes through, however large
+                await self._pending_freed.wait_for(
+                    lambda: self.pending_now == 0 or self.pending_now + size <= self.pending_budget)
+                self.pending_now += size
+                self.pending_peak = max(self.pending_peak, self.pending_now)
+            try:
+                cleaned = await asyncio.wrap_future(self.pool.submit(
+                    clean_and_extract, body, res.final_url, res.content_type, cand.entry.published))
+            finally:
+                del body
+                async with self._pending_freed:
+                    self.pending_now -= size
+                    self._pending_freed.notify_all()
         progress.advance("clean")
         return Page(cand, res, cleaned)

@@ -201,6 +201,30 @@ def test_kill_between_event_write_and_delivery_loses_nothing(receiver, tmp_path,
     assert q(db, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
 
 
+@pytest.mark.usefixtures("prefect_harness")
+def test_alerts_go_out_while_later_pages_are_still_being_fetched(receiver, server, tmp_path, db_path, monkeypatch):
+    """A stored batch's alerts are delivered while the flow waits for the next batch's pages, not
+    at the end of the run; each still exactly once."""
+    from flows.ingest import ingest_flow
+    from tests.flows.test_eventlog_flow import build_site, registry
+
+    config = tmp_path / "defwatch.toml"
+    config.write_text(f'[[alerts.channels]]\nname = "ops"\ntype = "webhook"\nurl = "{receiver.url()}"\n'
+                      f'[[alerts.rules]]\nname = "all"\nchanges = ["new", "status"]\nchannels = ["ops"]\n')
+    monkeypatch.setenv("DEFWATCH_CONFIG", str(config))
+    # 3 feeds x 8 slow pages, 4 pages per batch: article 0 (talks begin) is in the first batch.
+    feeds = registry(tmp_path, server, build_site(server, n_feeds=3, per_feed=8, delay=0.3))
+    run = ingest_flow(db=str(db_path), feeds_file=str(feeds), force=True,
+                      settings_overrides={"workers": 1, "batch_size": 4, "fetch": {"per_host": 1}})
+    assert run["articles_new"] == 24 and run["alerts_new"] >= 1 and run["alerts_sent"] == run["alerts_new"]
+    last_store = q(db_path, "SELECT epoch(max(fetched_at)) FROM articles")[0][0]
+    first_alert = min(m.at for m in receiver.received)
+    assert first_alert < last_store, "the first alert waited for the end of the run"
+    ids = [m.headers["x-defwatch-alert-id"] for m in receiver.received]
+    assert len(ids) == len(set(ids)) == run["alerts_new"]
+    assert q(db_path, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
+
+
 # -- helpers ---------------------------------------------------------------------------------------
 
 from contextlib import contextmanager  # noqa: E402

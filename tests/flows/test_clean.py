@@ -92,3 +92,40 @@ def test_process_pool_gives_the_same_results_as_in_process():
     local = [clean_page(*it) for it in items]
     assert [r.text for r in pooled] == [r.text for r in local]
     assert all(r.error_kind is None for r in pooled)
+
+
+def _normalise_by_walk(text: str) -> str:
+    """The definition: NFC, drop every control character (Unicode category C) but newlines and
+    tabs, collapse blanks within lines, drop empty lines. normalise_text must agree with it."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def test_normalise_text_fast_path_agrees_with_the_character_walk():
+    import random
+
+    from flows.clean import normalise_text
+
+    rng = random.Random(7)
+    # Every kind of space and separator, control and format characters, combining marks, text.
+    special = ["\u00a0", "\u1680", "\u2003", "\u2028", "\u2029", "\u202f", "\u3000", "\x00", "\x07", "\x1b",
+               "\x85", "\u200b", "\u200e", "\ufeff", "\ue000", "\u0301", "\r", "\n", "\t", " ", "é", "Ж", "北"]
+    for _ in range(3000):
+        text = "".join(rng.choice(special) if rng.random() < 0.3 else rng.choice("ab cd\nef")
+                       for _ in range(rng.randint(0, 80)))
+        assert normalise_text(text) == _normalise_by_walk(text), repr(text)
+    assert normalise_text("NATO\u00a0summit\u200b in\tVilnius\x07\n\n ok ") == "NATO\u00a0summit in Vilnius\nok"
+
+
+def test_looks_binary_counts_control_bytes():
+    from flows.clean import looks_binary
+
+    assert looks_binary(bytes(range(1, 9)) * 100)
+    assert not looks_binary(b"<html>" + b"\x01" * 10 + b"x" * 100)
+    assert looks_binary(b"\x00<html>")
+    assert not looks_binary("<p>\ufeffSommet de l'OTAN</p>".encode("utf-16"))

@@ -5,6 +5,7 @@ error (not exceptions), the window bounds what is in flight, and a broken pool s
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -85,3 +86,29 @@ def test_a_broken_cleaning_pool_stops_the_stream_with_its_error(server):
     with Broken(1) as pool, PageStream([_cand(url, 0)], _settings(), pool, batch_size=1) as stream:
         with pytest.raises(RuntimeError, match="cleaning processes died"):
             list(stream.batches())
+
+
+def test_next_batch_ready_says_whether_the_flow_would_wait(server):
+    slow = [_cand(server.route(f"/s{i}", body=ARTICLE.format(t=str(i)).encode(), delay_s=2.0 if i == 3 else 0,
+                               headers={"Content-Type": "text/html"}), i) for i in range(4)]
+    with CleanerPool(1) as pool, PageStream(slow, _settings(), pool, batch_size=2) as stream:
+        it = stream.batches()
+        assert len(next(it)) == 2
+        assert not stream.next_batch_ready(), "page 3 is still on its way"
+        deadline = time.monotonic() + 10
+        while not stream.next_batch_ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stream.next_batch_ready()
+        assert [p.cand.article_id for p in next(it)] == [c.article_id for c in slow[2:]]
+
+
+def test_bodies_waiting_for_a_cleaner_are_bounded_in_bytes(server):
+    """A window of many pages must not mean as many large bodies queued for the cleaners."""
+    big = ARTICLE.replace("</article>", "<p>" + "filler words " * 20_000 + "</p></article>")  # ~260 KB
+    cands = [_cand(server.route(f"/b{i}", body=big.format(t=str(i)).encode(), headers={"Content-Type": "text/html"}), i)
+             for i in range(24)]
+    budget = 3 * len(big)
+    with CleanerPool(1) as pool, PageStream(cands, _settings(), pool, batch_size=24, pending_bytes=budget) as stream:
+        pages = [p for batch in stream.batches() for p in batch]
+    assert len(pages) == 24 and all(p.cleaned is not None for p in pages)
+    assert 0 < stream.pending_peak <= budget and stream.pending_now == 0
