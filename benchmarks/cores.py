@@ -3,10 +3,11 @@
     python benchmarks/cores.py            # 400 generated pages, 3 repeats
     python benchmarks/cores.py --quick    # 60 pages, 1 repeat (CI)
 
-defwatch: what the ingest stream (flows/stream.py) does, ``CleanerPool(workers).submit(
-clean_and_extract, page)`` for every page as it arrives (cleaning, then the extractor on the
-text, in the worker), the pool started and warmed up beforehand (it lives for the whole flow
-run). Floor: the same library work, ``trafilatura.bare_extraction`` with the same options then
+defwatch: what the ingest stream (flows/stream.py) does, every page through
+``ChunkedCleaner(CleanerPool(workers)).clean(page)`` (cleaning, then the extractor on the text,
+in the worker; one page per job while a worker is free, up to 8 per job once all are busy, as
+here where every page is ready at once), the pool started and warmed up beforehand (it lives for
+the whole flow run). Floor: the same library work, ``trafilatura.bare_extraction`` with the same options then
 ``extractors.extract``, in a plain loop, and in a ProcessPoolExecutor(2) with
 ``map(chunksize=8)`` over all pages at once.
 """
@@ -41,17 +42,22 @@ def _bare(item):
 
 
 def time_pool(workers: int, items, repeat: int) -> list[float]:
-    from flows.clean import CleanerPool, clean_and_extract
+    import asyncio
+
+    from flows.clean import CleanerPool
+    from flows.stream import ChunkedCleaner
+
+    async def clean_all(cleaner: ChunkedCleaner, batch) -> None:
+        await asyncio.gather(*(cleaner.clean(*it, None) for it in batch))
 
     out = []
     with CleanerPool(workers) as pool:
         # start the workers, import trafilatura and the extractor in them
-        [f.result() for f in [pool.submit(clean_and_extract, *it, None) for it in items[: 2 * workers]]]
+        asyncio.run(clean_all(ChunkedCleaner(pool), items[: 2 * workers]))
         for _ in range(repeat):
+            cleaner = ChunkedCleaner(pool)
             t = time.perf_counter()
-            futures = [pool.submit(clean_and_extract, *it, None) for it in items]
-            for f in futures:
-                f.result()
+            asyncio.run(clean_all(cleaner, items))
             out.append(len(items) / (time.perf_counter() - t))
     return out
 

@@ -163,6 +163,12 @@ def clean_and_extract(body: bytes, url: str, content_type: str, feed_published: 
     return result
 
 
+def clean_and_extract_many(pages: list[tuple]) -> list[CleanResult]:
+    """``clean_and_extract`` for several pages in one job: one round trip to a worker process
+    instead of one per page (see flows.stream.ChunkedCleaner)."""
+    return [clean_and_extract(*args) for args in pages]
+
+
 def event_rows(text: str, day: date | None) -> list[dict]:
     """The extractor's events for one article, as the event log takes them."""
     from extractors import extract

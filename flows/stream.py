@@ -22,10 +22,67 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from flows import progress
-from flows.clean import CleanerPool, CleanResult, clean_and_extract
+from flows.clean import CleanerPool, CleanResult, clean_and_extract_many
 from flows.fetch import Fetcher, FetchRequest, FetchResult
 from flows.pipeline import Candidate
 from flows.settings import FetchSettings
+
+
+class ChunkedCleaner:
+    """Hands pages to the cleaning pool from one event loop: ``await cleaner.clean(body, url,
+    content_type, feed_published)``.
+
+    While a worker is free, a page goes out as a job of its own (no waiting to fill a chunk). Once
+    every worker has a job running and one queued, pages that arrive meanwhile wait here and go out
+    together, up to ``max_chunk`` per job: a job is one round trip between processes (pickling, a
+    queue, a result thread), and on a busy pool those round trips cost the flow's process CPU the
+    workers need (measured on 2 cores: 390 pages/s one page per job, 440-450 in chunks of 4-8, 477
+    for bare trafilatura in a pool)."""
+
+    def __init__(self, pool: CleanerPool, max_chunk: int = 8):
+        self.pool = pool
+        self.max_chunk = max(1, max_chunk)
+        self.max_jobs = 2 * pool.workers
+        self.jobs = 0
+        self.largest_chunk = 0
+        self._backlog: list[tuple[asyncio.Future, tuple]] = []
+
+    async def clean(self, *args) -> CleanResult:
+        fut = asyncio.get_running_loop().create_future()
+        self._backlog.append((fut, args))
+        self._dispatch()
+        return await fut
+
+    def _dispatch(self) -> None:
+        while self._backlog and self.jobs < self.max_jobs:
+            chunk, self._backlog = self._backlog[:self.max_chunk], self._backlog[self.max_chunk:]
+            chunk = [(f, a) for f, a in chunk if not f.done()]  # a cancelled page is not cleaned
+            if not chunk:
+                continue
+            futs = [f for f, _ in chunk]
+            try:
+                job = self.pool.submit(clean_and_extract_many, [a for _, a in chunk])
+            except BaseException as exc:  # e.g. the pool is broken: every page of the chunk fails
+                for f in futs:
+                    f.set_exception(exc)
+                continue
+            self.jobs += 1
+            self.largest_chunk = max(self.largest_chunk, len(chunk))
+            asyncio.wrap_future(job).add_done_callback(lambda done, futs=futs: self._finished(done, futs))
+
+    def _finished(self, done: asyncio.Future, futs: list[asyncio.Future]) -> None:
+        self.jobs -= 1
+        error = None if done.cancelled() else done.exception()
+        for i, f in enumerate(futs):
+            if f.done():
+                continue
+            if done.cancelled():
+                f.cancel()
+            elif error is not None:
+                f.set_exception(error)
+            else:
+                f.set_result(done.result()[i])
+        self._dispatch()
 
 
 @dataclass
@@ -64,6 +121,7 @@ class PageStream:
         self.pending_budget = pending_bytes
         self.pending_now = self.pending_peak = 0
         self._pending_freed: asyncio.Condition | None = None
+        self._cleaner: ChunkedCleaner | None = None
         self._thread = threading.Thread(target=self._run, name="defwatch-pages", daemon=True)
 
     def __enter__(self) -> PageStream:
@@ -123,6 +181,7 @@ class PageStream:
         self._loop = asyncio.get_running_loop()
         self._slots = asyncio.Semaphore(self.window)
         self._pending_freed = asyncio.Condition()
+        self._cleaner = ChunkedCleaner(self.pool)
         async with Fetcher(self.settings) as fetcher:
             running: set[asyncio.Task] = set()
             for i, cand in enumerate(self.cands):
@@ -169,8 +228,8 @@ class PageStream:
                 self.pending_now += size
                 self.pending_peak = max(self.pending_peak, self.pending_now)
             try:
-                cleaned = await asyncio.wrap_future(self.pool.submit(
-                    clean_and_extract, body, res.final_url, res.content_type, cand.entry.published))
+                assert self._cleaner is not None
+                cleaned = await self._cleaner.clean(body, res.final_url, res.content_type, cand.entry.published)
             finally:
                 del body
                 async with self._pending_freed:

@@ -69,7 +69,7 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
     try:
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only)
+                con = duckdb.connect(str(path), read_only=read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
                     raise
@@ -86,10 +86,27 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
                 time.sleep(delay + random.uniform(0, delay))
                 # Poll briskly once the holder knows we wait: it lets go for a moment only.
                 delay = min(delay * 2, 0.1 if flagged else 1.0)
+                continue
+            _utc_by_its_fast_name(con)
+            return con
     finally:
         if flagged:
             with contextlib.suppress(OSError):
                 wanted_flag(path).unlink(missing_ok=True)
+
+
+# Names of the zone that is UTC all year. DuckDB hands out TIMESTAMPTZ values in the session's zone
+# (the system's by default), and converting to Python datetimes costs twice as much under the name
+# 'Etc/UTC' (a common system setting) as under 'UTC': 90 vs 46 ms for 18,000 values (the README's
+# "status changes this month" at 1M events). Same instants, same offset, same printed form.
+_UTC_ALIASES = frozenset({"Etc/UTC", "Etc/Universal", "Etc/Zulu", "Etc/UCT", "UCT", "Universal", "Zulu",
+                          "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "GMT", "GMT0", "GMT+0", "GMT-0",
+                          "Greenwich", "Etc/Greenwich"})
+
+
+def _utc_by_its_fast_name(con: duckdb.DuckDBPyConnection) -> None:
+    if con.execute("SELECT current_setting('TimeZone')").fetchone()[0] in _UTC_ALIASES:
+        con.execute("SET TimeZone = 'UTC'")
 
 
 def _raise_flag(path: Path) -> bool:

@@ -112,3 +112,25 @@ def test_bodies_waiting_for_a_cleaner_are_bounded_in_bytes(server):
         pages = [p for batch in stream.batches() for p in batch]
     assert len(pages) == 24 and all(p.cleaned is not None for p in pages)
     assert 0 < stream.pending_peak <= budget and stream.pending_now == 0
+
+
+def test_chunked_cleaner_sends_pages_alone_to_a_free_pool_and_together_to_a_busy_one():
+    import asyncio
+
+    from flows.stream import ChunkedCleaner
+
+    pages = [(ARTICLE.format(t=f"marker{i}").encode(), f"http://example.org/{i}", "text/html", None) for i in range(20)]
+
+    async def clean(cleaner, items):
+        return await asyncio.gather(*(cleaner.clean(*it) for it in items))
+
+    with CleanerPool(1) as pool:
+        alone = ChunkedCleaner(pool)
+        [one] = asyncio.run(clean(alone, pages[:1]))
+        busy = ChunkedCleaner(pool, max_chunk=8)
+        many = asyncio.run(clean(busy, pages))
+    assert alone.largest_chunk == 1 and "marker0" in one.text
+    # Two jobs go out at once (one running, one queued per worker); the other 18 pages wait and
+    # leave in chunks of at most 8.
+    assert busy.largest_chunk == 8 and busy.jobs == 0
+    assert [f"marker{i}" in r.text for i, r in enumerate(many)] == [True] * 20
