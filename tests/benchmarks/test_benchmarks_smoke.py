@@ -25,6 +25,7 @@ EXPECTED = {
                       "e2e.peak_rss_tree_mb"],
     "not_modified.py": ["not_modified.after_startup_s", "not_modified.requests"],
     "memory.py": ["memory.peak_rss_tree_100_mb", "memory.peak_rss_tree_400_mb", "memory.growth_ratio"],
+    "_ab.py": ["ab.ratio[as-is]"],
 }
 
 
