@@ -168,7 +168,7 @@ class Fetcher:
             await asyncio.wait_for(self._follow(req, res), timeout=self.settings.total_timeout_s)
         except asyncio.TimeoutError:
             res.error_kind = "slow_body" if res.status else "timeout"
-            res.error = (f"{res.final_url} did not finish within {self.settings.total_timeout_s:.0f} s "
+            res.error = (f"{res.final_url} did not finish within {self.settings.total_timeout_s:g} s "
                          f"({'the body trickled in too slowly' if res.status else 'no complete answer'})")
             res.body = b""
         finally:
@@ -257,7 +257,7 @@ class Fetcher:
                 res.body = b"".join(chunks)
                 return None
         except httpx.TimeoutException:
-            res.error_kind, res.error = "timeout", f"{url} timed out after {self.settings.timeout_s:.0f} s"
+            res.error_kind, res.error = "timeout", f"{url} timed out after {self.settings.timeout_s:g} s"
         except httpx.ConnectError as exc:
             text = str(exc)
             if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text \

@@ -37,21 +37,39 @@ class ChunkedCleaner:
     together, up to ``max_chunk`` per job: a job is one round trip between processes (pickling, a
     queue, a result thread), and on a busy pool those round trips cost the flow's process CPU the
     workers need (measured on 2 cores: 390 pages/s one page per job, 440-450 in chunks of 4-8, 477
-    for bare trafilatura in a pool)."""
+    for bare trafilatura in a pool).
 
-    def __init__(self, pool: CleanerPool, max_chunk: int = 8):
+    The bodies waiting here or in the pool are bounded in bytes (``pending_bytes``; one body always
+    goes through, however large): a window of a thousand pages must not mean a thousand 5 MB
+    bodies queued for the cleaners."""
+
+    def __init__(self, pool: CleanerPool, max_chunk: int = 8, pending_bytes: int = 64 << 20):
         self.pool = pool
         self.max_chunk = max(1, max_chunk)
         self.max_jobs = 2 * pool.workers
         self.jobs = 0
         self.largest_chunk = 0
+        self.pending_budget = pending_bytes
+        self.pending_now = self.pending_peak = 0
+        self._pending_freed = asyncio.Condition()
         self._backlog: list[tuple[asyncio.Future, tuple]] = []
 
-    async def clean(self, *args) -> CleanResult:
-        fut = asyncio.get_running_loop().create_future()
-        self._backlog.append((fut, args))
-        self._dispatch()
-        return await fut
+    async def clean(self, body: bytes, url: str, content_type: str, feed_published) -> CleanResult:
+        size = len(body)
+        async with self._pending_freed:
+            await self._pending_freed.wait_for(
+                lambda: self.pending_now == 0 or self.pending_now + size <= self.pending_budget)
+            self.pending_now += size
+            self.pending_peak = max(self.pending_peak, self.pending_now)
+        try:
+            fut = asyncio.get_running_loop().create_future()
+            self._backlog.append((fut, (body, url, content_type, feed_published)))
+            self._dispatch()
+            return await fut
+        finally:
+            async with self._pending_freed:
+                self.pending_now -= size
+                self._pending_freed.notify_all()
 
     def _dispatch(self) -> None:
         while self._backlog and self.jobs < self.max_jobs:
@@ -116,12 +134,8 @@ class PageStream:
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
-        # Page bodies fetched and not yet cleaned: bounded in bytes, not pages, so that a window of
-        # a thousand pages cannot mean a thousand 5 MB bodies queued for the cleaners.
-        self.pending_budget = pending_bytes
-        self.pending_now = self.pending_peak = 0
-        self._pending_freed: asyncio.Condition | None = None
-        self._cleaner: ChunkedCleaner | None = None
+        self.pending_bytes = pending_bytes     # see ChunkedCleaner
+        self.cleaner: ChunkedCleaner | None = None  # made inside the fetching thread's event loop
         self._thread = threading.Thread(target=self._run, name="defwatch-pages", daemon=True)
 
     def __enter__(self) -> PageStream:
@@ -180,8 +194,7 @@ class PageStream:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._slots = asyncio.Semaphore(self.window)
-        self._pending_freed = asyncio.Condition()
-        self._cleaner = ChunkedCleaner(self.pool)
+        self.cleaner = ChunkedCleaner(self.pool, pending_bytes=self.pending_bytes)
         async with Fetcher(self.settings) as fetcher:
             running: set[asyncio.Task] = set()
             for i, cand in enumerate(self.cands):
@@ -220,20 +233,7 @@ class PageStream:
         cleaned = None
         if res.ok:
             body, res.body = res.body, b""  # the cleaner's copy is the only one kept
-            size = len(body)
-            assert self._pending_freed is not None
-            async with self._pending_freed:  # one body always goes through, however large
-                await self._pending_freed.wait_for(
-                    lambda: self.pending_now == 0 or self.pending_now + size <= self.pending_budget)
-                self.pending_now += size
-                self.pending_peak = max(self.pending_peak, self.pending_now)
-            try:
-                assert self._cleaner is not None
-                cleaned = await self._cleaner.clean(body, res.final_url, res.content_type, cand.entry.published)
-            finally:
-                del body
-                async with self._pending_freed:
-                    self.pending_now -= size
-                    self._pending_freed.notify_all()
+            assert self.cleaner is not None
+            cleaned = await self.cleaner.clean(body, res.final_url, res.content_type, cand.entry.published)
         progress.advance("clean")
         return Page(cand, res, cleaned)

@@ -104,8 +104,14 @@ _UTC_ALIASES = frozenset({"Etc/UTC", "Etc/Universal", "Etc/Zulu", "Etc/UCT", "UC
                           "Greenwich", "Etc/Greenwich"})
 
 
+_ZONE_IS_UTC_ALIAS: bool | None = None  # the process's default zone does not change: asked once
+
+
 def _utc_by_its_fast_name(con: duckdb.DuckDBPyConnection) -> None:
-    if con.execute("SELECT current_setting('TimeZone')").fetchone()[0] in _UTC_ALIASES:
+    global _ZONE_IS_UTC_ALIAS
+    if _ZONE_IS_UTC_ALIAS is None:
+        _ZONE_IS_UTC_ALIAS = con.execute("SELECT current_setting('TimeZone')").fetchone()[0] in _UTC_ALIASES
+    if _ZONE_IS_UTC_ALIAS:
         con.execute("SET TimeZone = 'UTC'")
 
 

@@ -111,7 +111,7 @@ def test_bodies_waiting_for_a_cleaner_are_bounded_in_bytes(server):
     with CleanerPool(1) as pool, PageStream(cands, _settings(), pool, batch_size=24, pending_bytes=budget) as stream:
         pages = [p for batch in stream.batches() for p in batch]
     assert len(pages) == 24 and all(p.cleaned is not None for p in pages)
-    assert 0 < stream.pending_peak <= budget and stream.pending_now == 0
+    assert 0 < stream.cleaner.pending_peak <= budget and stream.cleaner.pending_now == 0
 
 
 def test_chunked_cleaner_sends_pages_alone_to_a_free_pool_and_together_to_a_busy_one():
