@@ -8,9 +8,12 @@ migrations); rows are generated inside DuckDB with ``range()`` and hashes (deter
 over two years of first_seen, dates 2020-2027, 60 parties with a skewed popularity, 1-3 mentions
 each, a 'created' history row per event and a status change for 30 % of them.
 
-Each query runs through ``warehouse.query.run_query`` (what `defwatch query` / `defwatch events`
-do: open a read-only connection, run, fetch all rows, close); the floor is the same SQL on a
-connection that is already open. Figures are medians of --repeat runs after one warm-up.
+Each query runs through ``warehouse.query.run_query`` as `defwatch query` / `defwatch events`
+run it for a table on the terminal: open a read-only connection, run, turn at most
+``flows.cli.TABLE_MAX_ROWS`` rows into Python objects and count the rest, close. The floor is the
+same SQL on a connection that is already open, fetching every row. A query that returns more rows
+than a table shows is also timed fetching every row (`…_all_rows`: what --format csv/json costs).
+Figures are medians of --repeat runs after one warm-up.
 """
 
 from __future__ import annotations
@@ -77,16 +80,23 @@ def generate(db, n: int) -> dict:
                NULL, e.location, e.confidence, 'partnership.signed', 'rules-bench', e.first_reported,
                e.first_seen + j * INTERVAL 1 HOUR
         FROM events e, range(3) r(j) WHERE j < e.mention_count""")
+        # History as warehouse/eventlog.py writes it: each row with its state's date range, the
+        # event's type and parties_key, and superseded_at on a row a later change replaced.
         con.execute("""
         INSERT INTO event_history (event_id, learned_at, change, old_value, new_value, status, date, date_precision,
-                                   location, retracted, article_id, ruleset_version, cause)
+                                   location, retracted, article_id, ruleset_version, cause, superseded_at,
+                                   date_start, date_end, type, parties_key)
         SELECT event_id, first_seen, 'created', NULL, status, status, date, date_precision, location, FALSE,
-               evidence_article_id, 'rules-bench', 'ingest' FROM events""")
+               evidence_article_id, 'rules-bench', 'ingest',
+               CASE WHEN hash(event_id) % 10 < 3 THEN least(now(), first_seen + INTERVAL 20 DAY) END,
+               date_start, date_end, type, parties_key FROM events""")
         con.execute("""
         INSERT INTO event_history (event_id, learned_at, change, old_value, new_value, status, date, date_precision,
-                                   location, retracted, article_id, ruleset_version, cause)
+                                   location, retracted, article_id, ruleset_version, cause, superseded_at,
+                                   date_start, date_end, type, parties_key)
         SELECT event_id, least(now(), first_seen + INTERVAL 20 DAY), 'status', 'planned', status, status, date,
-               date_precision, location, FALSE, evidence_article_id, 'rules-bench', 'ingest'
+               date_precision, location, FALSE, evidence_article_id, 'rules-bench', 'ingest', NULL,
+               date_start, date_end, type, parties_key
         FROM events WHERE hash(event_id) % 10 < 3""")
         counts = {t_: con.execute(f"SELECT count(*) FROM {t_}").fetchone()[0]
                   for t_ in ("events", "event_mentions", "event_history")}
@@ -155,14 +165,22 @@ def bench(db, queries, repeat: int) -> list[dict]:
             rows.append({"name": name, "sql": sql, "params": params, "hot": hot, "rows": n})
     finally:
         con.close()
-    for r in rows:
-        run_query(db, r["sql"], r["params"])
-        via = []
+    from flows.cli import TABLE_MAX_ROWS
+
+    def timed(sql, params, max_rows) -> list[float]:
+        run_query(db, sql, params, max_rows=max_rows)
+        out = []
         for _ in range(repeat):
             t = time.perf_counter()
-            run_query(db, r["sql"], r["params"])
-            via.append(time.perf_counter() - t)
-        r["via"] = via
+            run_query(db, sql, params, max_rows=max_rows)
+            out.append(time.perf_counter() - t)
+        return out
+
+    for r in list(rows):
+        r["via"] = timed(r["sql"], r["params"], TABLE_MAX_ROWS)
+        if r["rows"] > TABLE_MAX_ROWS:
+            rows.append({**r, "name": r["name"] + "_all_rows", "via": timed(r["sql"], r["params"], None),
+                         "all_rows": True})
     return rows
 
 
@@ -182,13 +200,20 @@ def main() -> None:
                 f"{counts['event_history']:,} history rows in {counts['seconds']:.1f} s "
                 f"({db.stat().st_size / 1e6:.0f} MB)")
         rows = bench(db, analyst_queries() + events_filters(), a.repeat)
+    empty = [r["name"] for r in rows if r["rows"] == 0]
+    if empty:  # a query that finds nothing measures nothing: the generated data no longer fits it
+        raise SystemExit(f"these queries returned no rows on the generated data: {', '.join(empty)}")
     section(f"results (medians of {a.repeat})")
     worst = 0.0
     for r in rows:
         v, f = median(r["via"]) * 1000, median(r["hot"]) * 1000
+        if r.get("all_rows"):  # not a table on the terminal: reported, not held to the goal
+            result(f"queries.{r['name']}_ms", v, "ms", floor=f, ratio=f / v,
+                   note=f"{r['rows']} rows, every one made a Python object (--format csv/json)")
+            continue
         worst = max(worst, v)
         result(f"queries.{r['name']}_ms", v, "ms", floor=f, ratio=f / v, goal="<100 ms", met=v < 100,
-               note=f"{r['rows']} rows; floor = same SQL on an open connection")
+               note=f"{r['rows']} rows; floor = same SQL on an open connection, every row fetched")
     result("queries.slowest_median_ms", worst, "ms", goal="<100 ms", met=worst < 100)
 
 

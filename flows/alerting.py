@@ -211,8 +211,7 @@ def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, l
         try:
             channel.send(format_message(row))
         except Exception as exc:  # any channel failure leaves the alert pending
-            return (ch.redact(str(exc)) if isinstance(exc, ch.DeliveryError)
-                    else f"{type(exc).__name__}: {ch.redact(str(exc))}")
+            return _failure_text(exc)
         checkpoint("after-send")
         return None
 
@@ -232,8 +231,15 @@ def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, l
     for start in range(0, len(local_rows), LOCAL_CHUNK):
         chunk = local_rows[start:start + LOCAL_CHUNK]
         results = [(row, channel, attempt(row, channel)) for row, channel in chunk]
+        # Flushed before the chunk is marked sent: sent means written out. A channel whose flush
+        # fails (the Prefect API refused the batch) leaves every alert it buffered pending.
+        flush_errors = {}
         for channel in {id(c): c for _, c in chunk}.values():
-            channel.flush()  # before the chunk is marked sent: sent means written out
+            try:
+                channel.flush()
+            except Exception as exc:
+                flush_errors[id(channel)] = _failure_text(exc)
+        results = [(row, channel, error or flush_errors.get(id(channel))) for row, channel, error in results]
         with writer.connection() as con, transaction(con):
             sent = [(r["alert_id"], r["channel_key"]) for r, _, e in results if e is None]
             walerts.mark_sent_many(con, sent, datetime.now(now.tzinfo))
@@ -250,3 +256,8 @@ def deliver(db: Path, chans: Channels, settings: AlertSettings, now: datetime, l
 
 
 LOCAL_CHUNK = 200
+
+
+def _failure_text(exc: Exception) -> str:
+    """What a delivery's last_error says: a channel's own message, else the exception's type too."""
+    return ch.redact(str(exc)) if isinstance(exc, ch.DeliveryError) else f"{type(exc).__name__}: {ch.redact(str(exc))}"

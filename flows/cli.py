@@ -362,6 +362,12 @@ def serve(
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]
 
 
+# A terminal table of more rows is read by nobody, and making Python objects of every row is most
+# of a large query's time (18,000 rows: ~200 ms of fetching against 25 ms of SQL). The DuckDB
+# shell shows 40 by default.
+TABLE_MAX_ROWS = 100
+
+
 def _print_result(res, fmt: str, out: Optional[Path], title: str | None = None) -> None:
     from warehouse import query as wq
 
@@ -384,7 +390,10 @@ def _print_result(res, fmt: str, out: Optional[Path], title: str | None = None) 
             t.add_row(*[_cell(v) for v in row])
         if out is None:
             console.print(t)
-            console.print(f"{len(res.rows)} row{'s' if len(res.rows) != 1 else ''}", style="dim")
+            n = res.row_count
+            more = (f" (the first {len(res.rows):,} shown: --max-rows 0 shows all, --format csv or --out "
+                    f"writes all)") if res.truncated else ""
+            console.print(f"{n:,} row{'s' if n != 1 else ''}{more}", style="dim")
             return
         with Console(file=io.StringIO(), width=200) as c:
             c.print(t)
@@ -417,6 +426,9 @@ def query(
     db: DbOption = Path("defwatch.duckdb"),
     fmt: FormatOption = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", help="Most rows a table on the terminal shows (0 = all); the rest are counted. "
+                           "csv, json, parquet and --out get every row.")] = TABLE_MAX_ROWS,
 ) -> None:
     """Run SQL on a read-only connection: a statement that writes is refused.
 
@@ -432,7 +444,8 @@ def query(
         n = wq.write_parquet(db, sql, out)
         err.print(f"wrote {n} rows to {out}")
         return
-    _print_result(wq.run_query(db, sql), fmt, out)
+    shown = max_rows if (fmt == "table" and out is None and max_rows > 0) else None
+    _print_result(wq.run_query(db, sql, max_rows=shown), fmt, out)
 
 
 @app.command()

@@ -32,6 +32,8 @@ EVENT_COLUMNS = (
 HISTORY_COLUMNS = (
     "event_id", "learned_at", "change", "old_value", "new_value", "status", "date", "date_precision",
     "location", "retracted", "article_id", "ruleset_version", "cause",
+    # Migration 005: how long the state held, and what `--as-of` filters on (see the migration).
+    "superseded_at", "date_start", "date_end", "type", "parties_key",
 )
 
 
@@ -216,7 +218,7 @@ def apply_extractions(
         state = fold(base["type"], mentions)
         row = _event_row(base, state, now, eid in new_events)
         changes = _diff(existing.get(eid), row, eid in new_events)
-        for change, old_value, new_value in changes:
+        for i, (change, old_value, new_value) in enumerate(changes):
             result.changes.append(Change(eid, base["type"], list(base["parties"]), change, old_value, new_value,
                                          state, cause_article.get(eid)))
             history.append({
@@ -225,6 +227,10 @@ def apply_extractions(
                 "date_precision": row["date_precision"], "location": row["location"],
                 "retracted": row["retracted_at"] is not None, "article_id": cause_article.get(eid),
                 "ruleset_version": ruleset_version, "cause": cause,
+                # One write's rows carry the same state: the last one holds it, the others never do.
+                "superseded_at": now if i < len(changes) - 1 else None,
+                "date_start": row["date_start"], "date_end": row["date_end"], "type": row["type"],
+                "parties_key": row["parties_key"],
             })
         if eid in new_events:
             event_rows_new.append(row)
@@ -234,6 +240,7 @@ def apply_extractions(
 
     bulk_insert(con, "events", event_rows_new, EVENT_COLUMNS)
     _update_events(con, event_rows_upd)
+    _supersede_states(con, sorted({h["event_id"] for h in history}), now)
     bulk_insert(con, "event_history", history, HISTORY_COLUMNS, on_conflict=None)
     bulk_insert(con, "article_extractions", [
         {"article_id": x.article_id, "ruleset_version": ruleset_version,
@@ -295,6 +302,18 @@ def _diff(old: dict | None, new: dict, is_new: bool) -> list[tuple[str, str | No
         if old[field_] != new[field_]:
             out.append((field_, old[field_], new[field_]))
     return out
+
+
+def _supersede_states(con, event_ids: Sequence[str], now: datetime) -> None:
+    """The current history row of each event that gets a new one stops holding at ``now``."""
+    if not event_ids:
+        return
+    con.register("_superseded", pa.table({"event_id": list(event_ids)}))
+    try:
+        con.execute("UPDATE event_history SET superseded_at = ? FROM _superseded s "
+                    "WHERE event_history.event_id = s.event_id AND event_history.superseded_at IS NULL", [now])
+    finally:
+        con.unregister("_superseded")
 
 
 def _update_events(con, rows: Sequence[dict]) -> None:

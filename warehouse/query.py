@@ -27,6 +27,15 @@ FORMATS = ("table", "csv", "json", "parquet")
 class QueryResult:
     columns: list[str]
     rows: list[tuple]
+    total: int | None = None  # rows the statement returned, when only the first ``len(rows)`` were fetched
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.total is None else self.total
+
+    @property
+    def truncated(self) -> bool:
+        return self.row_count > len(self.rows)
 
 
 _WRITE_WORDS = re.compile(
@@ -35,9 +44,14 @@ _WRITE_WORDS = re.compile(
 
 
 def run_query(db: Path, sql: str, params: Sequence[Any] | None = None,
-              wait: float = LOCK_WAIT_SECONDS) -> QueryResult:
+              wait: float = LOCK_WAIT_SECONDS, max_rows: int | None = None) -> QueryResult:
     """Run one statement read-only. A statement that would write is refused before it runs (and
-    the connection is read-only anyway, so nothing could be written)."""
+    the connection is read-only anyway, so nothing could be written).
+
+    ``max_rows``: turn only the first rows into Python objects and count the rest (``total``).
+    Making Python objects is what a large result costs: 18,000 rows with a list and a timestamp
+    each take ~200 ms to fetch and ~25 ms to compute; the rest of them are counted through Arrow,
+    without making a Python object each."""
     writes = _WRITE_WORDS.match(_strip_comments(sql))
     if writes:
         word = writes.group(1).upper()
@@ -58,7 +72,17 @@ def run_query(db: Path, sql: str, params: Sequence[Any] | None = None,
             raise WarehouseError(f"query failed: {str(exc).splitlines()[0]}") from None
         if cur.description is None:
             return QueryResult([], [])
-        return QueryResult([d[0] for d in cur.description], cur.fetchall())
+        columns = [d[0] for d in cur.description]
+        if max_rows is None:
+            return QueryResult(columns, cur.fetchall())
+        # The whole result as Arrow (columnar, no Python object per value), then only its head
+        # through DuckDB's own conversion, so the rows shown are the objects fetchall() would give
+        # (a UUID column comes back as its text, which is how a table shows it anyway).
+        table = cur.to_arrow_table()
+        # (Columns renamed by position: a result may repeat a name, which an Arrow scan refuses.)
+        head = table.slice(0, max_rows).rename_columns([f"c{i}" for i in range(table.num_columns)])
+        head = con.from_arrow(head).fetchall() if table.num_rows else []
+        return QueryResult(columns, head, table.num_rows)
 
 
 def _strip_comments(sql: str) -> str:
@@ -165,59 +189,59 @@ def events_sql(type_: str | None = None, parties: Sequence[str] = (), status: st
     return sql, params + params
 
 
-# The event's state at t: the last event_history row learned by then; among rows learned at the same
-# instant a change before 'created'. The same key as migration 004's events_as_of(t).
-_AS_OF_STATE = ("arg_max({'status': status, 'date': date, 'date_precision': date_precision, 'location': location, "
-                "'retracted': retracted, 'learned_at': learned_at}, "
-                "epoch_us(learned_at) * 2 + CAST(change <> 'created' AS BIGINT))")
-# Date ranges of as-of rows come from their own (as-of) date.
-_AS_OF_START = ("(CASE length(s.date) WHEN 4 THEN s.date || '-01-01' WHEN 7 THEN s.date || '-01' "
-                "ELSE s.date END)::DATE")
-_AS_OF_END = ("(CASE length(s.date) WHEN 4 THEN s.date || '-12-31' WHEN 7 THEN last_day((s.date || '-01')::DATE)::VARCHAR "
-              "ELSE s.date END)::DATE")
+# The event's state at t: its event_history row that held then (migration 005's superseded_at).
+_AS_OF_STATE = "h.learned_at <= {t} AND (h.superseded_at IS NULL OR h.superseded_at > {t}) AND NOT h.retracted"
 
 
 def _events_as_of_sql(type_, parties, status, since, until, as_of, limit, columns) -> tuple[str, list[Any]]:
-    """`events_as_of(t)` joined with events, filtered, ordered and limited, in one statement
-    that does less: the filters on what never changes (type, parties) apply before the history is
-    aggregated, and mentions are counted only for the rows returned (the macro aggregates all
-    history and counts all 2M mentions at 1M events before any filter or LIMIT).
+    """The log as known at ``as_of``, filtered, ordered and limited, in one statement that reads
+    event_history alone until it knows which rows it shows.
+
+    Each event's state at t is the one history row that held then (a filter, no aggregate), and
+    the rows carry the event's type and parties_key and their state's date range (migration 005),
+    so every filter applies there. The order is that of `defwatch events`: the as-of date (its
+    range's end) newest first, undated last, then first_seen, then event_id. As in events_sql,
+    the first n states by date alone are taken from narrow columns, plus every state that ties
+    with the last of them on that date (first_seen or event_id may still put those first); only
+    these are joined with events, whose first_seen decides, and only their mentions are counted.
+    At 1M events: ~35 ms against 180-360 ms for 004's aggregate.
 
     Columns available: those of events_as_of(t) plus evidence, confidence, first_seen and the
     current date_start/date_end of events (what the earlier `… events_as_of(t) a JOIN events e`
     exposed)."""
-    fixed, fixed_params = [], []  # conditions as "{}"-templates on an events alias
-    if type_:
-        fixed.append("{}type = ?")
-        fixed_params.append(type_)
-    for p in parties:
-        fixed.append(_PARTY)
-        fixed_params.append(p)
-    state, state_params = ["NOT s.retracted"], []
-    if status:
-        state.append("s.status = ?")
-        state_params.append(status)
-    if since:
-        state.append(f"{_AS_OF_END} >= CAST(? AS DATE)")
-        state_params.append(since)
-    if until:
-        state.append(f"{_AS_OF_START} <= CAST(? AS DATE)")
-        state_params.append(until)
     t = "CAST(? AS TIMESTAMPTZ)"
-    params: list[Any] = [as_of]
-    history = f"SELECT event_id, {_AS_OF_STATE} AS s FROM event_history WHERE learned_at <= {t}"
-    if fixed:
-        history += f" AND event_id IN (SELECT event_id FROM events WHERE {' AND '.join(c.format('') for c in fixed)})"
-        params += fixed_params
-    history += " GROUP BY event_id"
-    e_fixed = "".join(" AND " + c.format("e.") for c in fixed)
-    params += state_params + fixed_params
+    where, params = [_AS_OF_STATE.format(t=t)], [as_of, as_of]
+    if type_:
+        where.append("h.type = ?")
+        params.append(type_)
+    for p in parties:
+        where.append(_PARTY.format("h."))
+        params.append(p)
+    if status:
+        where.append("h.status = ?")
+        params.append(status)
+    if since:
+        where.append("h.date_end >= CAST(? AS DATE)")
+        params.append(since)
+    if until:
+        where.append("h.date_start <= CAST(? AS DATE)")
+        params.append(until)
+    cond = " AND ".join(where)
     order = "ORDER BY k DESC NULLS LAST, first_seen DESC, event_id"
-    lim = f" LIMIT {int(limit)}" if limit else ""
-    shown = (f"SELECT e.event_id, e.type, e.parties, s.status, s.date, s.date_precision, s.location, "
-             f"s.learned_at AS as_of_change, e.evidence, e.confidence, e.first_seen, e.date_start, e.date_end, "
-             f"{_AS_OF_END} AS k FROM ({history}) h JOIN events e USING (event_id) "
-             f"WHERE {' AND '.join(state)}{e_fixed} {order}{lim}")
+    shown_cols = (f"e.event_id, e.type, e.parties, h.status, h.date, h.date_precision, h.location, "
+                  f"h.learned_at AS as_of_change, e.evidence, e.confidence, e.first_seen, e.date_start, e.date_end, "
+                  f"h.date_end AS k")
+    if limit:
+        n = int(limit)
+        shown = (f"WITH state AS (SELECT h.rowid AS rid, h.date_end AS k FROM event_history h WHERE {cond}), "
+                 f"top AS MATERIALIZED (SELECT rid, k FROM state ORDER BY k DESC NULLS LAST LIMIT {n}), "
+                 f"edge AS (SELECT k FROM top ORDER BY k ASC NULLS FIRST LIMIT 1), "
+                 f"picked AS (SELECT rid FROM top UNION SELECT state.rid FROM state JOIN edge "
+                 f"ON state.k IS NOT DISTINCT FROM edge.k) "
+                 f"SELECT {shown_cols} FROM event_history h JOIN events e USING (event_id) "
+                 f"WHERE h.rowid IN (SELECT rid FROM picked) {order} LIMIT {n}")
+    else:
+        shown = f"SELECT {shown_cols} FROM event_history h JOIN events e USING (event_id) WHERE {cond} {order}"
     counts = (f"SELECT event_id, count(*) AS mention_count FROM event_mentions "
               f"WHERE event_id IN (SELECT event_id FROM shown) AND extracted_at <= {t} "
               f"AND (retracted_at IS NULL OR retracted_at > {t}) GROUP BY 1")

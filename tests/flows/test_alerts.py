@@ -241,3 +241,95 @@ def _serve(root: Path):
 def _site(tmp_path: Path) -> Path:
     """The demo's registry: the bundled samples (served by _serve)."""
     return REPO / "samples" / "feeds.toml"
+
+
+PREFECT_ONLY = ('[[alerts.rules]]\nname = "partnerships"\ntypes = ["partnership"]\nchanges = ["new", "status"]\n'
+                'channels = ["prefect"]\n')
+
+
+def _read_prefect_events(prefix: str, expect: int, timeout_s: float = 30.0) -> list[dict]:
+    """Events the Prefect API stored under ``prefix``, polled: the server persists them in batches."""
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    deadline, events = time.monotonic() + timeout_s, []
+    with get_client(sync_client=True) as client:
+        while True:
+            body = {"filter": {"event": {"prefix": [prefix]}}, "limit": 50}
+            page = client.request("POST", "/events/filter", json=body).json()
+            events = list(page["events"])
+            while page.get("next_page"):
+                page = client._client.get(page["next_page"]).json()
+                events += page["events"]
+            if len(events) >= expect or time.monotonic() > deadline:
+                return events
+            time.sleep(0.5)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_prefect_channel_puts_one_event_per_alert_on_the_prefect_api(tmp_path, db_path, monkeypatch):
+    from flows.ingest import ingest_flow
+
+    config = tmp_path / "defwatch.toml"
+    config.write_text(PREFECT_ONLY)
+    monkeypatch.setenv("DEFWATCH_CONFIG", str(config))
+    with _serve(REPO / "samples") as base:
+        run = ingest_flow(db=str(db_path), feeds_file=str(_site(tmp_path)), base_url=base, force=True,
+                          settings_overrides={"workers": 1})
+    assert run["alerts_sent"] == run["alerts_new"] > 0 and run["alerts_failed"] == 0
+    alerts = dict(q(db_path, "SELECT a.event_id, a.kind FROM alerts a JOIN alert_deliveries d USING (alert_id) "
+                             "WHERE d.channel_key = 'cfg:prefect' AND d.status = 'sent'"))
+    events = [e for e in _read_prefect_events("defwatch.", run["alerts_sent"])
+              if e["resource"]["prefect.resource.id"].removeprefix("defwatch.event.") in alerts]
+    # One Prefect event per alert, named by its kind, about the event it reports.
+    assert len(events) == run["alerts_sent"]
+    assert {e["resource"]["prefect.resource.id"] for e in events} == {f"defwatch.event.{k}" for k in alerts}
+    for e in events:
+        event_id = e["resource"]["prefect.resource.id"].removeprefix("defwatch.event.")
+        assert e["event"] == f"defwatch.{alerts[event_id]}"
+        assert e["payload"]["event"]["event_id"] == event_id
+        # Linked to the flow run that sent it, as emit_event would have linked it.
+        assert [r["prefect.resource.role"] for r in e["related"]][:1] == ["flow-run"]
+
+
+def test_prefect_events_that_the_api_refuses_stay_pending_until_it_takes_them(receiver, tmp_path):
+    """The Prefect API is a real HTTP receiver here (it stands in for POST /api/events). The
+    ingest runs on its own embedded Prefect, where events are switched off (an API key without
+    an API URL): every alert is left pending with the reason. Then `alerts retry` against an API
+    that answers 503 keeps them pending; against one that takes them, each alert is sent once."""
+    db = tmp_path / "p.duckdb"
+    config = tmp_path / "defwatch.toml"
+    config.write_text(PREFECT_ONLY)
+    env = {"DEFWATCH_CONFIG": str(config)}
+    first = defwatch("demo", "--db", str(db), "--json", env={**env, "PREFECT_API_KEY": "not-a-real-key"})
+    assert first.returncode == 0, first.stderr[-3000:]
+    run = json.loads(first.stdout)
+    assert run["alerts_new"] > 0 and run["alerts_sent"] == 0 and run["alerts_failed"] == run["alerts_new"]
+    assert q(db, "SELECT DISTINCT status, last_error FROM alert_deliveries") == [
+        ("pending", "Prefect events are not enabled in this process (no Prefect API to send to)")]
+
+    api = {**env, "PREFECT_API_URL": receiver.url("/api")}
+    # What a Prefect server with CSRF protection off (its default) answers the client's first ask.
+    receiver.get_answers["/api/csrf-token"] = (422, b'{"detail": "CSRF protection is disabled."}')
+    receiver.fail_with = 503
+    # Prefect's client retries a 503 with backoff (a minute in all): once is enough here.
+    refused = defwatch("alerts", "retry", "--db", str(db), env={**api, "PREFECT_CLIENT_MAX_RETRIES": "0"})
+    assert refused.returncode == 1
+    assert f"0 delivered, {run['alerts_new']} failed (still pending)" in refused.stdout
+    errors = q(db, "SELECT DISTINCT last_error FROM alert_deliveries")
+    assert len(errors) == 1 and errors[0][0].startswith(f"the Prefect API did not take {run['alerts_new']} event(s): "
+                                                        "PrefectHTTPStatusError: Server error '503 Service Unavailable'")
+    assert receiver.received == []
+
+    receiver.fail_with = None
+    taken = defwatch("alerts", "retry", "--db", str(db), env=api)
+    assert taken.returncode == 0, taken.stderr[-3000:]
+    assert f"{run['alerts_new']} delivered, 0 failed" in taken.stdout
+    posts = [m for m in receiver.received if m.path == "/api/events"]
+    assert len(posts) == 1  # one request for the whole batch
+    sent = posts[0].json()
+    alert_events = {r[0] for r in q(db, "SELECT event_id FROM alerts")}
+    assert len(sent) == run["alerts_new"]
+    assert {e["resource"]["prefect.resource.id"] for e in sent} == {f"defwatch.event.{e}" for e in alert_events}
+    assert q(db, "SELECT DISTINCT status FROM alert_deliveries") == [("sent",)]

@@ -105,3 +105,26 @@ def test_serve_needs_a_schedule():
     assert out.returncode == 1 and "Give exactly one of --every" in out.stderr
     out = defwatch("serve", "--every", "soon")
     assert out.returncode == 2 and "such as 90s, 15m" in out.stderr
+
+
+def test_query_table_shows_the_first_rows_and_counts_the_rest(tmp_path):
+    from warehouse.db import write_connection
+
+    db = tmp_path / "q.duckdb"
+    with write_connection(db):
+        pass  # an empty event log: the query below makes its own rows
+    sql = "SELECT i AS n, 'row ' || i AS label FROM range(250) r(i) ORDER BY i"
+    capped = defwatch("query", "--db", str(db), sql)
+    assert capped.returncode == 0, capped.stderr[-2000:]
+    lines = capped.stdout.splitlines()
+    assert lines[-1] == ("250 rows (the first 100 shown: --max-rows 0 shows all, --format csv or --out writes all)")
+    shown = [int(m) for m in re.findall(r"^│ (\d+) +│ row \d+", capped.stdout, flags=re.M)]
+    assert shown == list(range(100))
+    everything = defwatch("query", "--db", str(db), "--max-rows", "0", sql)
+    assert everything.stdout.splitlines()[-1] == "250 rows"
+    assert [int(m) for m in re.findall(r"^│ (\d+) +│", everything.stdout, flags=re.M)] == list(range(250))
+    few = defwatch("query", "--db", str(db), "--max-rows", "300", sql)
+    assert few.stdout.splitlines()[-1] == "250 rows"
+    # Other formats always get every row.
+    csv_out = defwatch("query", "--db", str(db), "--format", "csv", sql)
+    assert len(csv_out.stdout.splitlines()) == 251

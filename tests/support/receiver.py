@@ -27,6 +27,8 @@ class Receiver(ThreadingHTTPServer):
     def __init__(self, port: int = 0):
         self.received: list[Received] = []
         self.fail_with: int | None = None  # answer this status instead of 200
+        # GET answers by path prefix: (status, body). A path not listed answers 404.
+        self.get_answers: dict[str, tuple[int, bytes]] = {}
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -49,6 +51,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002
         pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        status, body = next((a for prefix, a in self.server.get_answers.items() if self.path.startswith(prefix)),
+                            (404, b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -103,3 +103,32 @@ def test_views(db_path):
         assert q(con, "SELECT count(*) FROM summits") == [(1,)]
         assert q(con, f"SELECT count(*) FROM events_new_since(TIMESTAMPTZ '{(T0 + timedelta(seconds=1)).isoformat()}')") == [(0,)]
         assert q(con, f"SELECT count(*) FROM events_new_since(TIMESTAMPTZ '{T0.isoformat()}')") == [(2,)]
+
+
+def test_history_rows_written_by_the_log_say_how_long_their_state_held(db_path):
+    """The write path keeps what migration 005 derives: one row per event holds at any time, the
+    current one has no superseded_at, and `defwatch events --as-of` reads the state of the time."""
+    from warehouse import query as wq
+
+    t1, t2, t3 = T0 + timedelta(days=1), T0 + timedelta(days=2), T0 + timedelta(days=3)
+    with write_connection(db_path) as con:
+        apply(con, [ArticleExtraction("a", T0, [ev("negotiating", "2025-06")])])
+        # Two changes in one write (status and date): one row of the two holds the state.
+        apply(con, [ArticleExtraction("b", t1, [ev("signed", "2025-06-30")])], now=t1)
+        apply(con, [ArticleExtraction("c", t2, [ev("signed", "2025-06-30", location="Brussels")])], now=t2)
+        apply(con, [ArticleExtraction("c", t2, [])], version="v2", now=t3, cause="reextract")  # c retracted
+        rows = q(con, "SELECT change, learned_at, superseded_at, date_end, type, parties_key FROM event_history "
+                      "ORDER BY learned_at, change")
+        as_of = {t: con.execute(*wq.events_sql(as_of=t.isoformat(), columns=("status", "date", "location",
+                                                                               "mention_count"))).fetchall()
+                 for t in (T0, t1, t2, t3)}
+    june30 = datetime(2025, 6, 30).date()
+    assert rows == [
+        ("created", T0, t1, june30, "partnership", "Canada|European Union"),
+        ("date", t1, t2, june30, "partnership", "Canada|European Union"),     # written last: holds
+        ("status", t1, t1, june30, "partnership", "Canada|European Union"),   # never holds
+        ("location", t2, t3, june30, "partnership", "Canada|European Union"),
+        ("location", t3, None, june30, "partnership", "Canada|European Union"),
+    ]
+    assert as_of == {T0: [("negotiating", "2025-06", None, 1)], t1: [("signed", "2025-06-30", None, 2)],
+                     t2: [("signed", "2025-06-30", "Brussels", 3)], t3: [("signed", "2025-06-30", None, 2)]}

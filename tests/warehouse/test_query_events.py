@@ -1,5 +1,6 @@
-"""`defwatch events` SQL and events_as_of(t): the faster forms (warehouse/query.py, migration 004)
-return exactly the rows, in the order, of the plain forms they replaced (kept below as references).
+"""`defwatch events` SQL and events_as_of(t): the faster forms (warehouse/query.py, migrations 004
+and 005) return exactly the rows, in the order, of the plain forms they replaced (kept below as
+references).
 
 The data is generated to hit the cases the rewrites must get right: many ties on (date, first_seen)
 so the event_id tiebreak decides the cut at LIMIT, undated events, year/month/day dates, retracted
@@ -141,11 +142,29 @@ def populate(con, n: int = 600, seed: int = 7) -> None:
                     "retracted_at) VALUES (?, ?, 'x', 'v1', ?, ?)", mentions)
 
 
+def migrated_after_populate(path, n: int = 600) -> None:
+    """populate() writes history rows as schema 004 had them; migration 005 then derives their
+    validity, date range and identity columns, as it does for a user's existing database."""
+    import duckdb
+
+    all_migrations = wdb._migrations()
+    con = duckdb.connect(str(path))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(wdb, "_migrations", lambda: [m for m in all_migrations if m[0] <= 4])
+            wdb.migrate(con)
+        assert schema_version(con) == 4
+        populate(con, n=n)
+        wdb.migrate(con)
+        assert schema_version(con) == wdb.SCHEMA_VERSION >= 5
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def log_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("events") / "events.duckdb"
-    with write_connection(path) as con:
-        populate(con)
+    migrated_after_populate(path)
     return path
 
 
@@ -221,3 +240,17 @@ def test_migration_004_applies_to_a_version_3_database(tmp_path, monkeypatch):
     finally:
         con.close()
     assert got == want and len(want) > 0
+
+
+def test_each_event_has_one_state_at_any_time_after_migration_005(log_db):
+    """superseded_at as 005 derived it: an event known at t has exactly one history row that holds
+    at t, and it is the row 002's window ranked first."""
+    with read_connection(log_db) as con:
+        for t in ("2025-01-01", "2025-01-03 00:00", "2025-01-06 12:00", "2025-01-20"):
+            counts = con.execute(
+                "SELECT count(*) FROM event_history WHERE learned_at <= CAST(? AS TIMESTAMPTZ) "
+                "AND (superseded_at IS NULL OR superseded_at > CAST(? AS TIMESTAMPTZ)) GROUP BY event_id "
+                "HAVING count(*) <> 1", [t, t]).fetchall()
+            assert counts == []
+        assert con.execute("SELECT count(*) FROM event_history WHERE type IS NULL OR parties_key IS NULL "
+                           "OR (date IS NOT NULL AND date_end IS NULL)").fetchone() == (0,)
