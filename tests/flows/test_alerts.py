@@ -333,3 +333,28 @@ def test_prefect_events_that_the_api_refuses_stay_pending_until_it_takes_them(re
     assert len(sent) == run["alerts_new"]
     assert {e["resource"]["prefect.resource.id"] for e in sent} == {f"defwatch.event.{e}" for e in alert_events}
     assert q(db, "SELECT DISTINCT status FROM alert_deliveries") == [("sent",)]
+
+
+def test_log_channel_writes_one_line_per_alert_to_the_run_log(tmp_path):
+    db = tmp_path / "l.duckdb"
+    config = tmp_path / "defwatch.toml"
+    config.write_text('[[alerts.rules]]\nname = "partnerships"\ntypes = ["partnership"]\n'
+                      'changes = ["new", "status"]\nchannels = ["log"]\n')
+    out = defwatch("demo", "--db", str(db), "--json", env={"DEFWATCH_CONFIG": str(config)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = json.loads(out.stdout)
+    assert run["alerts_new"] == run["alerts_sent"] > 0
+    lines = [line[line.index("ALERT "):] for line in out.stderr.splitlines() if "ALERT " in line]
+    alerts = q(db, "SELECT a.alert_id, a.kind, e.event_id, e.evidence FROM alerts a JOIN events e USING (event_id)")
+    assert len(lines) == len(alerts) == run["alerts_sent"]
+    by_id = {line.rsplit("· alert ", 1)[1]: line for line in lines}
+    for alert_id, kind, event_id, evidence in alerts:
+        line = by_id[alert_id]
+        assert line.startswith(f"ALERT {kind} — New partnership: ") or line.startswith(f"ALERT {kind} — Partnership")
+        assert f"· event {event_id} ·" in line
+        shown = line.split("\u201c", 1)[1].split("\u201d", 1)[0]
+        flat = " ".join(evidence.split())
+        if len(flat) <= 160:
+            assert shown == flat
+        else:  # cut at 160 characters, the cut marked
+            assert shown.endswith("…") and len(shown) <= 160 and flat.startswith(shown[:-1])
