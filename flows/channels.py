@@ -78,9 +78,9 @@ class LogChannel(Channel):
     and goes to the channels people read (e-mail, chat, webhooks). ``send`` buffers, ``flush``
     writes one log record for all buffered alerts: a Prefect log record costs ~2.6 ms of CPU
     between the console and the API server, a record of 50 alerts ~0.2 ms per alert (measured).
-    The console renders every character with rich (wrapping, highlighting): the full ten-line
-    messages of a first run's 868 alerts took 1.2 s of the run's CPU, the single lines a fifth
-    of that."""
+    The console renders every character with rich (wrapping, highlighting): the ten-line messages
+    it wrote before cost 0.52 ms per alert, the single lines 0.16 ms (benchmarks/alert_channels.py:
+    0.45 vs 0.14 s of CPU for a first run's 868 alerts)."""
 
     EVIDENCE_CHARS = 160
 
@@ -114,13 +114,13 @@ class PrefectEventChannel(Channel):
     """Alerts as Prefect events (``defwatch.partnership.new``, …) so Prefect automations can act on
     them: one event per alert, since an automation triggers per event.
 
-    ``send`` builds the event and ``flush`` posts the buffered ones in one request to the Prefect
-    API's ``POST /events``. ``emit_event`` per alert cost ~3 ms of CPU per event (the client's
-    events worker looks up the run context for each one, the server takes each over a websocket):
-    868 alerts added 2.6 s of CPU to a 13 s run. A batch costs the server ~1.2 ms per event and
-    the client next to nothing (benchmarks/RESULTS.md, fourth round). A POST also answers: a
-    refused batch raises ``DeliveryError`` and its alerts stay pending, where ``emit_event`` only
-    queues the event for a background thread and cannot tell. Prefect Cloud takes events over its
+    ``send`` builds the event (serialised once) and ``flush`` posts the buffered ones in one
+    request to the Prefect API's ``POST /events``. Why not ``emit_event`` per alert: it only
+    queues the event for a background thread, so a delivery was marked sent while the event could
+    still be lost (API down, process ending); a POST answers, and a refused batch raises
+    ``DeliveryError`` so its alerts stay pending and are retried. CPU is about the same either
+    way: the server's own work, ~1.7-2 ms per event, dominates; the client's share falls from
+    ~0.3 to ~0.14 ms per alert (benchmarks/alert_channels.py). Prefect Cloud takes events over its
     websocket only, so there each event still goes through ``emit_event``'s worker."""
 
     def __init__(self, name: str = "prefect"):

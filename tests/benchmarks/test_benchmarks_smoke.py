@@ -26,6 +26,7 @@ EXPECTED = {
     "not_modified.py": ["not_modified.after_startup_s", "not_modified.requests"],
     "memory.py": ["memory.peak_rss_tree_100_mb", "memory.peak_rss_tree_400_mb", "memory.growth_ratio"],
     "_ab.py": ["ab.ratio[as-is]"],
+    "alert_channels.py": ["alert_channels.log_cpu_ms_per_alert", "alert_channels.prefect_cpu_ms_per_alert"],
 }
 
 
