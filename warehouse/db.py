@@ -244,10 +244,39 @@ def read_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterat
         )
     con = _open(path, read_only=True, wait=wait)
     try:
+        if _written_by_an_older_version(con):
+            con.close()
+            _upgrade(path, wait)
+            con = _open(path, read_only=True, wait=wait)
         con.execute(_READ_SETTINGS)
         yield con
     finally:
         con.close()
+
+
+def _written_by_an_older_version(con: duckdb.DuckDBPyConnection) -> bool:
+    """The file's schema is older than this defwatch's (read queries use the newer columns:
+    `events --as-of` reads migration 005's). A file without schema_version is not a defwatch
+    database: it is read as it is."""
+    try:
+        version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    except duckdb.CatalogException:
+        return False
+    return (version or 0) < SCHEMA_VERSION
+
+
+def _upgrade(path: Path, wait: float) -> None:
+    """Apply the missing migrations once (a short write), so that a read after upgrading
+    defwatch does not fail on a column the old schema lacks."""
+    try:
+        open_writer(path, wait).close()
+    except (duckdb.IOException, PermissionError) as exc:
+        raise WarehouseError(
+            f"The database {path} was written by an older defwatch and its schema needs upgrading "
+            f"to version {SCHEMA_VERSION} before it can be read, but it could not be opened for writing "
+            f"({str(exc).splitlines()[0]}). Run defwatch once with write access to the file (any "
+            f"command upgrades it), or query an export made by the older version."
+        ) from None
 
 
 # A semi-join on at most this many distinct keys becomes an exact `IN (…)` filter on the scan of

@@ -78,3 +78,35 @@ def test_bulk_insert_is_idempotent(db_path):
     with write_connection(db_path) as con:
         assert store.bulk_insert(con, "article_feeds", rows, ("article_id", "feed_name", "first_seen")) == 1000
         assert store.bulk_insert(con, "article_feeds", rows, ("article_id", "feed_name", "first_seen")) == 0
+
+
+def test_a_read_upgrades_a_database_an_older_defwatch_wrote(db_path, monkeypatch):
+    """After upgrading defwatch, `defwatch events --as-of` (a read) must not fail on a column the
+    old schema lacks: the first read applies the missing migrations, then reads."""
+    from datetime import date
+
+    import duckdb
+
+    from warehouse import db as wdb
+    from warehouse import query as wq
+
+    every = wdb._migrations()
+    monkeypatch.setattr(wdb, "_migrations", lambda: [m for m in every if m[0] <= 4])
+    with duckdb.connect(str(db_path)) as con:
+        wdb.migrate(con)
+        assert schema_version(con) == 4
+        con.execute("INSERT INTO events (event_id, type, parties, parties_key, status, date, date_precision, "
+                    "date_start, date_end, mention_count, first_seen, last_seen, updated_at) VALUES ('e1', "
+                    "'summit', ['Canada', 'Japan'], 'Canada|Japan', 'planned', '2025-07', 'month', "
+                    "DATE '2025-07-01', DATE '2025-07-31', 0, TIMESTAMPTZ '2025-06-01', TIMESTAMPTZ '2025-06-01', "
+                    "TIMESTAMPTZ '2025-06-01')")
+        con.execute("INSERT INTO event_history (event_id, learned_at, change, new_value, status, date, "
+                    "date_precision, cause) VALUES ('e1', TIMESTAMPTZ '2025-06-01', 'created', 'planned', "
+                    "'planned', '2025-07', 'month', 'ingest')")
+    monkeypatch.setattr(wdb, "_migrations", lambda: every)
+    rows = wq.run_query(db_path, *wq.events_sql(as_of="2025-06-02", columns=("event_id", "status", "date")))
+    assert rows.rows == [("e1", "planned", "2025-07")]
+    with read_connection(db_path) as con:
+        assert schema_version(con) == SCHEMA_VERSION
+        assert con.execute("SELECT type, parties_key, date_end, superseded_at FROM event_history").fetchall() == [
+            ("summit", "Canada|Japan", date(2025, 7, 31), None)]
