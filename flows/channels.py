@@ -126,6 +126,22 @@ class PrefectEventChannel(Channel):
     def __init__(self, name: str = "prefect"):
         self.key, self.label = f"cfg:{name}", name
         self._pending: list[tuple[Any, str]] = []  # (event, its JSON)
+        self._related_cache: tuple[tuple, list[Any]] = ((), [])  # (run ids, their resources)
+
+    def _related(self) -> list[Any]:
+        """The flow run (and task run) an alert is sent from, as Prefect's events worker would
+        attach them (automations filter on them, the UI links the event to the run); built once
+        per run, not once per alert."""
+        from prefect.context import FlowRunContext, TaskRunContext
+        from prefect.events.related import object_as_related_resource
+
+        flow_run = getattr(FlowRunContext.get(), "flow_run", None)
+        task_run = getattr(TaskRunContext.get(), "task_run", None)
+        ids = (getattr(flow_run, "id", None), getattr(task_run, "id", None))
+        if ids != self._related_cache[0]:
+            runs = (("flow-run", flow_run), ("task-run", task_run))
+            self._related_cache = (ids, [object_as_related_resource(kind, kind, run) for kind, run in runs if run])
+        return self._related_cache[1]
 
     def send(self, msg: Message) -> None:
         from prefect.events import Event
@@ -136,7 +152,7 @@ class PrefectEventChannel(Channel):
             event=f"defwatch.{msg.kind}",
             resource={"prefect.resource.id": f"defwatch.event.{ev.get('event_id')}",
                       "prefect.resource.name": msg.title[:200]},
-            related=_run_context_resources(),
+            related=self._related(),
             payload=msg.payload,
         )
         body = event.model_dump_json()  # once: its size is checked here, and it is what flush posts
@@ -168,23 +184,6 @@ class PrefectEventChannel(Channel):
         except Exception as exc:  # HTTP status, connection, or an API without the route
             raise DeliveryError(f"the Prefect API did not take {len(events)} event(s): "
                                 f"{type(exc).__name__}: {redact(str(exc))[:300]}") from None
-
-
-def _run_context_resources() -> list[Any]:
-    """The flow run (and task run) an alert was sent from, as the events worker would attach
-    them: automations can filter on them, and the Prefect UI links the event to the run."""
-    try:
-        from prefect.context import FlowRunContext, TaskRunContext
-        from prefect.events.related import object_as_related_resource
-    except ImportError:  # pragma: no cover - prefect is a dependency
-        return []
-    related = []
-    flow_ctx, task_ctx = FlowRunContext.get(), TaskRunContext.get()
-    if flow_ctx is not None and flow_ctx.flow_run is not None:
-        related.append(object_as_related_resource("flow-run", "flow-run", flow_ctx.flow_run))
-    if task_ctx is not None:
-        related.append(object_as_related_resource("task-run", "task-run", task_ctx.task_run))
-    return related
 
 
 class WebhookChannel(Channel):

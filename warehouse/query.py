@@ -150,23 +150,7 @@ def events_sql(type_: str | None = None, parties: Sequence[str] = (), status: st
     Rows: newest event date first (undated last), then most recently seen, then event_id."""
     if as_of:
         return _events_as_of_sql(type_, parties, status, since, until, as_of, limit, columns)
-    where, params = ["retracted_at IS NULL"], []
-    if type_:
-        where.append("type = ?")
-        params.append(type_)
-    for p in parties:
-        where.append(_PARTY.format(""))
-        params.append(p)
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if since:
-        where.append("date_end >= CAST(? AS DATE)")
-        params.append(since)
-    if until:
-        where.append("date_start <= CAST(? AS DATE)")
-        params.append(until)
-    cond = " AND ".join(where)
+    cond, params = _filters("", ["retracted_at IS NULL"], [], type_, parties, status, since, until)
     cols = ", ".join(columns)
     order = "ORDER BY date_end DESC NULLS LAST, first_seen DESC, event_id"
     if not limit:
@@ -187,6 +171,28 @@ def events_sql(type_: str | None = None, parties: Sequence[str] = (), status: st
            f"SELECT events.rowid FROM events JOIN edge ON first_seen = edge.k2 AND date_end IS NOT DISTINCT FROM edge.k1 "
            f"WHERE {cond}) {order} LIMIT {n}")
     return sql, params + params
+
+
+def _filters(alias: str, where: list[str], params: list[Any], type_, parties, status, since,
+             until) -> tuple[str, list[Any]]:
+    """The `defwatch events` filters as one condition. events and (since migration 005)
+    event_history name these columns alike, so both forms use it; ``alias`` is "" or "h."."""
+    if type_:
+        where.append(f"{alias}type = ?")
+        params.append(type_)
+    for p in parties:
+        where.append(_PARTY.format(alias))
+        params.append(p)
+    if status:
+        where.append(f"{alias}status = ?")
+        params.append(status)
+    if since:
+        where.append(f"{alias}date_end >= CAST(? AS DATE)")
+        params.append(since)
+    if until:
+        where.append(f"{alias}date_start <= CAST(? AS DATE)")
+        params.append(until)
+    return " AND ".join(where), params
 
 
 # The event's state at t: its event_history row that held then (migration 005's superseded_at).
@@ -213,23 +219,7 @@ def _events_as_of_sql(type_, parties, status, since, until, as_of, limit, column
     current date_start/date_end of events (what the earlier `… events_as_of(t) a JOIN events e`
     exposed)."""
     t = "CAST(? AS TIMESTAMPTZ)"
-    where, params = [_AS_OF_STATE.format(t=t)], [as_of, as_of]
-    if type_:
-        where.append("h.type = ?")
-        params.append(type_)
-    for p in parties:
-        where.append(_PARTY.format("h."))
-        params.append(p)
-    if status:
-        where.append("h.status = ?")
-        params.append(status)
-    if since:
-        where.append("h.date_end >= CAST(? AS DATE)")
-        params.append(since)
-    if until:
-        where.append("h.date_start <= CAST(? AS DATE)")
-        params.append(until)
-    cond = " AND ".join(where)
+    cond, params = _filters("h.", [_AS_OF_STATE.format(t=t)], [as_of, as_of], type_, parties, status, since, until)
     order = "ORDER BY k DESC NULLS LAST, first_seen DESC, event_id"
     # Only the columns of events that are asked for (first_seen always: the order needs it).
     # Each is read row by row for the rows shown, one compressed vector per row: in a fresh
