@@ -1,9 +1,10 @@
 """The floor of end-to-end ingestion: the same library work as `defwatch ingest`, no orchestration.
 
     python benchmarks/_floor.py '{"feeds": [...urls], "db": "floor.duckdb", "concurrency": 16,
-                                  "per_host": 4, "workers": 2}'
+                                  "per_host": 4, "workers": 2, "client_per_host": true}'
 
-httpx (async, same global and per-host concurrency as defwatch's defaults), feedparser on each
+httpx (async, same global and per-host concurrency as defwatch's defaults; one client per host,
+or one for all with "client_per_host": false), feedparser on each
 feed as it arrives, trafilatura ``bare_extraction`` with the options of flows/clean.py in a
 2-process pool (pages are cleaned while others are still being fetched), the project's extractor,
 and one bulk Arrow insert per table into DuckDB. Prints one JSON line of timings.
@@ -67,16 +68,29 @@ def main() -> None:
         hosts = defaultdict(lambda: asyncio.Semaphore(cfg.get("per_host", 4)))
         loop = asyncio.get_running_loop()
         rows: list[dict] = []
-        async with httpx.AsyncClient(timeout=20, trust_env=False,
-                                     limits=httpx.Limits(max_connections=cfg.get("concurrency", 16),
-                                                         max_keepalive_connections=cfg.get("concurrency", 16)),
-                                     headers={"User-Agent": "defwatch-floor/1", "Accept-Encoding": "gzip"}) as client:
+        per_host = cfg.get("per_host", 4)
+        # One client for every host (the plain way), or one per host ("client_per_host", as
+        # flows/fetch.py does since the fifth round, so that a host's connections are kept alive
+        # between its requests); each is closed at the end.
+        clients: dict[str | None, httpx.AsyncClient] = {}
+
+        def client_for(host):
+            key = host if cfg.get("client_per_host") else None
+            if key not in clients:
+                cap = per_host if cfg.get("client_per_host") else cfg.get("concurrency", 16)
+                clients[key] = httpx.AsyncClient(
+                    timeout=20, trust_env=False, limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
+                    headers={"User-Agent": "defwatch-floor/1", "Accept-Encoding": "gzip"})
+            return clients[key]
+
+        try:
             async def get(url):
                 # Host slot first, then a global one: a request waiting for its host holds no global slot.
-                async with hosts[urlsplit(url).hostname], sem:
+                host = urlsplit(url).hostname
+                async with hosts[host], sem:
                     if not first_req:
                         first_req.append(time.time())
-                    return await client.get(url)
+                    return await client_for(host).get(url)
 
             async def page(entry):
                 link, title, published = entry
@@ -107,6 +121,9 @@ def main() -> None:
                 await asyncio.gather(*(page(e) for e in entries))
 
             await asyncio.gather(*(feed(u) for u in cfg["feeds"]))
+        finally:
+            for c in clients.values():
+                await c.aclose()
         return rows
 
     rows = asyncio.run(run())

@@ -9,8 +9,8 @@ It prints one JSON line: the control URL and every feed's URL. Sites listen on d
 addresses (127.0.0.10, .11, ...) so per-host connection limits behave as they do against real,
 distinct sites. Every answer waits ``latency_s`` first (time.sleep in the handler thread).
 Feeds carry an ETag and answer 304 to a matching If-None-Match. The control server
-(127.0.0.1, no latency) answers ``/_stats`` (request counts, first and last request wall time)
-and ``/_reset``.
+(127.0.0.1, no latency) answers ``/_stats`` (request and connection counts, first and last request wall time)
+and ``/_reset``; it counts the TCP connections the sites accepted.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ class Stats:
         self.by_status: dict[str, int] = {}
         self.first_ts = None
         self.last_ts = None
+        self.connections = 0  # TCP connections accepted: a client that keeps them alive opens few
+
+    def connected(self):
+        with self.lock:
+            self.connections += 1
 
     def add(self, kind: str, status: int, t_start: float):
         with self.lock:
@@ -51,7 +56,7 @@ class Stats:
     def as_dict(self):
         with self.lock:
             return {"total": self.total, "by_kind": dict(self.by_kind), "by_status": dict(self.by_status),
-                    "first_ts": self.first_ts, "last_ts": self.last_ts}
+                    "first_ts": self.first_ts, "last_ts": self.last_ts, "connections": self.connections}
 
 
 class Site(ThreadingHTTPServer):
@@ -74,6 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def setup(self):
+        super().setup()
+        self.server.stats.connected()
 
     def do_GET(self):  # noqa: N802
         t0 = time.time()

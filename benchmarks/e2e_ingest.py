@@ -6,11 +6,14 @@
 A generated corpus (benchmarks/_corpus.py) is served by benchmarks/_server.py on loopback, one
 site per feed (distinct 127.0.0.x addresses, so per-host limits act as on the real web), each
 request delayed by --latency. The real CLI ingests it into a fresh database in a subprocess; then
-benchmarks/_floor.py does the same library work in a plain script. Both use defwatch's default
+benchmarks/_floor.py does the same library work in a plain script, twice: with an httpx client
+per host, as defwatch fetches (the floor the goal is held to), and with one client for all hosts
+(the plain way; it opens a new connection for nearly every request). All use defwatch's default
 concurrency (16 in flight, 4 per host) and 2 cleaning processes.
 
 Figures: articles/s for both, over the whole process and after the first request (steady state:
-Prefect's start-up is reported on its own), the ratio, and the pipeline's peak RSS.
+Prefect's start-up is reported on its own), the ratio, the tail (last answered request to exit),
+and the pipeline's peak RSS.
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ import _lib
 from _lib import median, result, section
 
 
-def run_floor(web: _lib.Web, tmp, workers: int, concurrency: int, per_host: int) -> dict:
+def run_floor(web: _lib.Web, tmp, workers: int, concurrency: int, per_host: int, client_per_host: bool = True) -> dict:
+    """One floor run. ``client_per_host``: an httpx client per host, as defwatch fetches (the
+    floor the goal is held to); False: one client for all hosts, which opens a connection for
+    nearly every request when hosts outnumber the requests in flight."""
     db = tmp / f"floor-{time.time_ns()}.duckdb"
-    cfg = {"feeds": web.feeds, "db": str(db), "concurrency": concurrency, "per_host": per_host, "workers": workers}
+    cfg = {"feeds": web.feeds, "db": str(db), "concurrency": concurrency, "per_host": per_host, "workers": workers,
+           "client_per_host": client_per_host}
     web.reset()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -55,7 +62,7 @@ def main() -> None:
     n = a.feeds * a.items
     _lib.print_machine()
     section(f"end to end: {n} articles, {a.feeds} feeds, {a.latency * 1000:.0f} ms per request")
-    pipe, floor = [], []
+    pipe, floor, shared = [], [], []
     with _lib.workdir("e2e") as tmp, _lib.Web(feeds=a.feeds, items=a.items, hosts=a.feeds,
                                               latency_s=a.latency) as web:
         feeds_toml = tmp / "feeds.toml"
@@ -65,18 +72,22 @@ def main() -> None:
             run, summary, st = _lib.ingest(tmp, web, feeds_toml, db, sample_rss=True)
             startup = st["first_ts"] - run.t_launch
             pipe.append({"articles": summary.get("articles_new", 0), "wall": run.wall_s, "startup": startup,
-                         "steady": run.t_end - st["first_ts"], "requests": st["total"],
+                         "steady": run.t_end - st["first_ts"], "tail": run.t_end - st["last_ts"],
+                         "requests": st["total"], "connections": st["connections"],
                          "rss_mb": run.sampler.peak_total_kb / 1024, "events": summary.get("events_new", 0),
                          "cpu_s": run.sampler.cpu_by_role, "cpu_steady_s": run.sampler.cpu_since(st["first_ts"])})
             print(f"pipeline run {rep + 1}: {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in pipe[-1].items()})}",
                   flush=True)
-            f = run_floor(web, tmp, workers=2, concurrency=16, per_host=4)
-            floor.append({"articles": f["articles"], "wall": f["t_exit"] - f["t_launch"],
-                          "startup": f["server"]["first_ts"] - f["t_launch"],
-                          "steady": f["t_exit"] - f["server"]["first_ts"], "requests": f["server"]["total"],
-                          "mentions": f["mentions"], "cpu_s": f["cpu_s"]})
-            print(f"floor run {rep + 1}:    {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in floor[-1].items()})}",
-                  flush=True)
+            for rows, per_host_clients, label in ((floor, True, "floor"), (shared, False, "floor, one client")):
+                f = run_floor(web, tmp, workers=2, concurrency=16, per_host=4, client_per_host=per_host_clients)
+                rows.append({"articles": f["articles"], "wall": f["t_exit"] - f["t_launch"],
+                             "startup": f["server"]["first_ts"] - f["t_launch"],
+                             "steady": f["t_exit"] - f["server"]["first_ts"],
+                             "tail": f["t_exit"] - f["server"]["last_ts"], "requests": f["server"]["total"],
+                             "connections": f["server"]["connections"],
+                             "mentions": f["mentions"], "cpu_s": f["cpu_s"]})
+                print(f"{label} run {rep + 1}: {json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in rows[-1].items()})}",
+                      flush=True)
 
     def rate(rows, key):
         return median([r["articles"] / r[key] for r in rows])
@@ -88,11 +99,19 @@ def main() -> None:
            floor=median([r["articles"] for r in floor]))
     result("e2e.steady_articles_per_s", p_steady, "articles/s", floor=f_steady, ratio=p_steady / f_steady,
            goal=">=0.9 of floor", met=p_steady / f_steady >= 0.9, note="from the first request to exit")
+    s_steady = rate(shared, "steady")
+    result("e2e.steady_vs_one_client_floor", p_steady, "articles/s", floor=s_steady, ratio=p_steady / s_steady,
+           note="the floor with one httpx client for all hosts: a new connection for nearly every request")
+    result("e2e.connections", median([r["connections"] for r in pipe]), "connections",
+           floor=median([r["connections"] for r in floor]),
+           note=f"TCP connections opened; the one-client floor: {median([r['connections'] for r in shared]):.0f}")
     result("e2e.total_articles_per_s", p_total, "articles/s", floor=f_total, ratio=p_total / f_total,
            note="from process launch to exit, start-up included")
     result("e2e.startup_to_first_request_s", median([r["startup"] for r in pipe]), "s",
            floor=median([r["startup"] for r in floor]), note="Prefect ephemeral server start etc.")
     result("e2e.steady_s", median([r["steady"] for r in pipe]), "s", floor=median([r["steady"] for r in floor]))
+    result("e2e.tail_s", median([r["tail"] for r in pipe]), "s", floor=median([r["tail"] for r in floor]),
+           note="from the last answered request to exit: cleaning, storing and alerting what is left")
     result("e2e.requests", median([r["requests"] for r in pipe]), "requests", floor=median([r["requests"] for r in floor]))
     result("e2e.peak_rss_tree_mb", median([r["rss_mb"] for r in pipe]), "MB")
 

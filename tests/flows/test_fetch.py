@@ -191,3 +191,54 @@ def test_concurrency_per_host_is_bounded(server):
     assert len(results) == n == 12 and all(r.ok for r in results)
     # Exactly the per-host limit: never more, and requests did run in parallel up to it.
     assert active["max"] == 3, active["max"]
+
+
+@pytest.fixture
+def sites():
+    """Five sites on distinct loopback addresses: to the fetcher, five hosts."""
+    from tests.support import httpserver
+
+    started = [httpserver.start(f"127.0.0.{20 + i}") for i in range(5)]
+    yield [srv for srv, _ in started]
+    for srv, _ in started:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_pages_fetched_round_robin_over_more_hosts_than_slots_reuse_their_connections(sites):
+    # The order defwatch fetches pages in (flows.pipeline.interleave_hosts): one page of each host
+    # in turn, with fewer requests in flight (4) than hosts (5). A pool shared by all hosts and
+    # capped at the 4 in flight closed a host's idle connection to open the next host's: about one
+    # connection per request (40 here).
+    for srv in sites:
+        for i in range(8):
+            srv.route(f"/p{i}", body=b"<html>page</html>", delay_s=0.01)
+    reqs = [FetchRequest(url=srv.url(f"/p{i}"), trusted=True) for i in range(8) for srv in sites]
+    results, n = run_fetches(FetchSettings(concurrency=4, per_host=2), reqs)
+    assert n == 40 and all(r.ok for r in results)
+    per_site = [srv.connections for srv in sites]
+    assert all(1 <= c <= 2 for c in per_site), per_site  # at most per_host connections to a host
+
+
+def test_clients_of_hosts_not_used_lately_are_closed(sites, monkeypatch):
+    import asyncio
+    import time
+
+    from flows import fetch as fetch_mod
+
+    monkeypatch.setattr(fetch_mod, "KEPT_HOST_CLIENTS", 2)
+    for srv in sites:
+        srv.route("/a", body=b"ok")
+
+    async def main():
+        async with fetch_mod.Fetcher(FetchSettings(concurrency=4, per_host=2)) as f:
+            for srv in sites:  # one host after the other
+                assert (await f.fetch(FetchRequest(url=srv.url("/a"), trusted=True))).ok
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and [s.open_connections for s in sites] != [0, 0, 0, 1, 1]:
+                await asyncio.sleep(0.02)
+            return [s.open_connections for s in sites]
+
+    # The two most recently used hosts keep their connection open; the others' were closed.
+    assert asyncio.run(main()) == [0, 0, 0, 1, 1]
+    assert [s.connections for s in sites] == [1, 1, 1, 1, 1]

@@ -40,15 +40,17 @@ class TestServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
         self.routes: dict[str, Route] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self.connections = 0        # TCP connections accepted
+        self.open_connections = 0   # of those, not yet closed
+        super().__init__((host, 0), _Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -68,6 +70,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+            self.server.open_connections += 1
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.lock:
+                self.server.open_connections -= 1
 
     def do_GET(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path
@@ -118,8 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-def start() -> tuple[TestServer, threading.Thread]:
-    server = TestServer()
+def start(host: str = "127.0.0.1") -> tuple[TestServer, threading.Thread]:
+    """A server on ``host`` (any 127.0.0.x: distinct addresses are distinct sites to a client)."""
+    server = TestServer(host)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
