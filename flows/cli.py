@@ -457,7 +457,8 @@ def events(
     status: Annotated[Optional[str], typer.Option(help="e.g. signed, planned, negotiating, held, cancelled.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Events dated on or after YYYY[-MM[-DD]].")] = None,
     until: Annotated[Optional[str], typer.Option(help="Events dated on or before YYYY[-MM[-DD]].")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Show the log as it was known at this time (YYYY-MM-DD[ HH:MM]).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Show the log as it was known at this time (YYYY-MM-DD[ HH:MM]): each event's status, "
+             "date, place and number of reports then. The evidence shown is the event's current one.")] = None,
     limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 100,
     fmt: FormatOption = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,

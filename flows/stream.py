@@ -4,9 +4,9 @@ Why a stream and not a fetch task and a clean task per batch: a task boundary ma
 stop and wait. The cleaning processes idled while a batch's last pages were still in flight and
 again while the batch was being stored, and every batch built a new HTTP client (a TLS context
 and new connections each time). Measured on 2,000 articles: 62 articles/s with per-batch tasks.
-Here one thread fetches with one client for the whole run, every page goes to the cleaning pool
-the moment its bytes arrive, and the flow takes finished batches while later pages are fetched
-and cleaned.
+Here one thread fetches with one Fetcher (its connections kept) for the whole run, every page
+goes to the cleaning pool the moment its bytes arrive, and the flow takes finished batches while
+later pages are fetched and cleaned.
 
 Batches come out in plan order (deterministic: which syndicated copy counts as the original does
 not depend on network timing). A window bounds the pages between "fetch started" and "handed to
