@@ -2,7 +2,9 @@
 the CLI process spends its time, by pipeline stage and by function.
 
     pip install py-spy   # not a project dependency
-    python benchmarks/profile_ingest.py [--feeds 10 --items 40] [--out prof.raw]
+    python benchmarks/_profile_ingest.py [--feeds 10 --items 40] [--out prof.raw]
+
+A development tool (the leading underscore keeps it out of `./dev bench`: it needs py-spy).
 
 Inclusive share of samples (of the main thread) for the frames that matter: Prefect start-up,
 each task, fetch waits, DuckDB connections/migrations, alert delivery.
