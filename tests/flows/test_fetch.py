@@ -67,7 +67,7 @@ def test_429_records_retry_after_and_does_not_hammer(server):
     assert res.error_kind == "http_429"
     assert res.retry_after_s == 120
     assert n == 1, "a long Retry-After is left to the feed schedule, not retried at once"
-    assert "429 Too Many Requests" in res.error
+    assert res.error == f"{url} answered 429 Too Many Requests: the server asks us to slow down"
 
 
 def test_retry_after_as_http_date():
@@ -114,22 +114,27 @@ def test_redirect_loop_and_redirect_limit(server):
 def test_declared_body_over_the_limit_is_not_read(server):
     url = server.route("/big", body=b"a" * 50_000)
     res, _ = fetch(url, FetchSettings(max_bytes=10_000))
-    assert res.error_kind == "too_large" and "fetch.max_bytes" in res.error
-    assert "is 50,000 bytes" in res.error, "refused on the declared Content-Length, before reading"
+    assert res.error_kind == "too_large"
+    # Refused on the declared Content-Length, before reading.
+    assert res.error == f"{url} is 50,000 bytes, over the limit of 10,000 (fetch.max_bytes)"
 
 
 def test_endless_body_without_length_stops_at_the_limit(server):
     url = server.route("/endless", endless=True, content_type="text/html")
     res, _ = fetch(url, FetchSettings(max_bytes=200_000, timeout_s=5, total_timeout_s=10))
     assert res.error_kind == "too_large"
-    assert "sent more than 200,000 bytes" in res.error, "stopped while streaming, at the limit"
+    # Stopped while streaming, at the limit.
+    assert res.error == (f"{url} sent more than 200,000 bytes (after decompression); the rest was not read "
+                         "(fetch.max_bytes)")
 
 
 def test_gzip_bomb_is_stopped_after_decompression(server):
     bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)  # ~50 KB on the wire, 50 MB inflated
     url = server.route("/bomb", body=bomb, gzip=True)
     res, _ = fetch(url, FetchSettings(max_bytes=1_000_000))
-    assert res.error_kind == "too_large" and "after decompression" in res.error
+    assert res.error_kind == "too_large"
+    assert res.error == (f"{url} sent more than 1,000,000 bytes (after decompression); the rest was not read "
+                         "(fetch.max_bytes)")
 
 
 def test_refused_connection():
@@ -137,7 +142,8 @@ def test_refused_connection():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     res, _ = fetch(f"http://127.0.0.1:{port}/feed")
-    assert res.error_kind == "connect" and "connection failed" in res.error
+    assert res.error_kind == "connect"
+    assert res.error == f"http://127.0.0.1:{port}/feed: connection failed (All connection attempts failed)"
 
 
 def test_dns_failure_names_the_host():
@@ -150,7 +156,8 @@ def test_untrusted_links_to_private_addresses_are_blocked(server):
     url = server.route("/secret", body=b"internal")
     results, n = run_fetches(FetchSettings(), [FetchRequest(url=url, trusted=False)])
     assert results[0].error_kind == "blocked_address" and n == 0
-    assert "loopback" in results[0].error
+    assert results[0].error == (f"{url} was not fetched: 127.0.0.1 resolves to 127.0.0.1, a loopback, private, "
+                                "link-local or metadata address")
     assert server.hits("/secret") == []
 
 
@@ -158,13 +165,16 @@ def test_redirect_to_a_private_address_is_blocked_on_the_hop(server):
     # Trust covers the operator's own host; a redirect to another host is checked again.
     url = server.route("/hop", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
     results, n = run_fetches(FetchSettings(), [FetchRequest(url=url, trusted=True)])
-    assert results[0].error_kind == "blocked_address" and "169.254.169.254" in results[0].error
+    assert results[0].error_kind == "blocked_address"
+    assert results[0].error == ("http://169.254.169.254/latest/meta-data was not fetched: 169.254.169.254 resolves "
+                                "to 169.254.169.254, a loopback, private, link-local or metadata address")
     assert n == 1, "the redirect itself was followed no further"
 
 
 def test_non_http_schemes_are_refused():
-    res, _ = fetch("file:///etc/passwd")
-    assert res.error_kind == "bad_url"
+    res, n = fetch("file:///etc/passwd")
+    assert res.error_kind == "bad_url" and n == 0
+    assert res.error == "'file:///etc/passwd' is not an http(s) address; only http and https are fetched"
 
 
 def test_concurrency_per_host_is_bounded(server):
@@ -217,7 +227,7 @@ def test_pages_fetched_round_robin_over_more_hosts_than_slots_reuse_their_connec
     results, n = run_fetches(FetchSettings(concurrency=4, per_host=2), reqs)
     assert n == 40 and all(r.ok for r in results)
     per_site = [srv.connections for srv in sites]
-    assert all(1 <= c <= 2 for c in per_site), per_site  # at most per_host connections to a host
+    assert max(per_site) <= 2, per_site  # at most per_host connections to a host, kept for its 8 pages
 
 
 def test_clients_of_hosts_not_used_lately_are_closed(sites, monkeypatch):
