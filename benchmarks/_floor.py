@@ -83,43 +83,43 @@ def main() -> None:
                     headers={"User-Agent": "defwatch-floor/1", "Accept-Encoding": "gzip"})
             return clients[key]
 
+        async def get(url):
+            # Host slot first, then a global one: a request waiting for its host holds no global slot.
+            host = urlsplit(url).hostname
+            async with hosts[host], sem:
+                if not first_req:
+                    first_req.append(time.time())
+                return await client_for(host).get(url)
+
+        async def page(entry):
+            link, title, published = entry
+            try:
+                r = await get(link)
+            except httpx.HTTPError:
+                stats["failed"] += 1
+                return
+            if r.status_code != 200:
+                stats["failed"] += 1
+                return
+            stats["pages"] += 1
+            doc = await loop.run_in_executor(pool, clean, r.content, link)
+            if doc is None or not doc["text"]:
+                return
+            pub = datetime.fromtimestamp(calendar.timegm(published), tz=timezone.utc) if published else None
+            events = extractors.extract(doc["text"], pub.date() if pub else None)
+            rows.append({"url": link, "title": doc["title"] or title, "author": doc["author"],
+                         "site_name": doc["site_name"], "published": pub, "text": doc["text"],
+                         "events": [e.to_dict() for e in events]})
+
+        async def feed(url):
+            r = await get(url)
+            stats["feeds"] += 1
+            d = feedparser.parse(r.content, response_headers={"content-location": url,
+                                                               "content-type": r.headers.get("content-type", "")})
+            entries = [(e.get("link"), e.get("title"), e.get("published_parsed")) for e in d.entries if e.get("link")]
+            await asyncio.gather(*(page(e) for e in entries))
+
         try:
-            async def get(url):
-                # Host slot first, then a global one: a request waiting for its host holds no global slot.
-                host = urlsplit(url).hostname
-                async with hosts[host], sem:
-                    if not first_req:
-                        first_req.append(time.time())
-                    return await client_for(host).get(url)
-
-            async def page(entry):
-                link, title, published = entry
-                try:
-                    r = await get(link)
-                except httpx.HTTPError:
-                    stats["failed"] += 1
-                    return
-                if r.status_code != 200:
-                    stats["failed"] += 1
-                    return
-                stats["pages"] += 1
-                doc = await loop.run_in_executor(pool, clean, r.content, link)
-                if doc is None or not doc["text"]:
-                    return
-                pub = datetime.fromtimestamp(calendar.timegm(published), tz=timezone.utc) if published else None
-                events = extractors.extract(doc["text"], pub.date() if pub else None)
-                rows.append({"url": link, "title": doc["title"] or title, "author": doc["author"],
-                             "site_name": doc["site_name"], "published": pub, "text": doc["text"],
-                             "events": [e.to_dict() for e in events]})
-
-            async def feed(url):
-                r = await get(url)
-                stats["feeds"] += 1
-                d = feedparser.parse(r.content, response_headers={"content-location": url,
-                                                                   "content-type": r.headers.get("content-type", "")})
-                entries = [(e.get("link"), e.get("title"), e.get("published_parsed")) for e in d.entries if e.get("link")]
-                await asyncio.gather(*(page(e) for e in entries))
-
             await asyncio.gather(*(feed(u) for u in cfg["feeds"]))
         finally:
             for c in clients.values():

@@ -164,8 +164,7 @@ class Fetcher:
         hc.in_use += 1
         return hc
 
-    def _host_lock(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
+    def _host_lock(self, host: str) -> asyncio.Semaphore:
         sem = self._hosts.get(host)
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
@@ -232,8 +231,9 @@ class Fetcher:
                 return
             # The host's slot first, then a global one: a request queued behind its host's limit
             # must not sit on a global slot that another host could use.
-            async with self._host_lock(url), self._global:
-                outcome = await self._request(url, headers, res)
+            host = (urlsplit(url).hostname or "").lower()
+            async with self._host_lock(host), self._global:
+                outcome = await self._request(url, host, headers, res)
             if outcome is None:
                 return
             url = outcome
@@ -252,10 +252,11 @@ class Fetcher:
         reason = await asyncio.to_thread(blocked_reason, url)  # DNS lookup off the event loop
         return ("blocked_address", f"{url} was not fetched: {reason}") if reason else None
 
-    async def _request(self, url: str, headers: dict[str, str], res: FetchResult) -> str | None:
-        """One HTTP exchange. Returns the next URL on a redirect, else None (result filled in)."""
+    async def _request(self, url: str, host: str, headers: dict[str, str], res: FetchResult) -> str | None:
+        """One HTTP exchange, on ``host``'s client. Returns the next URL on a redirect, else None
+        (result filled in)."""
         self.requests_made += 1
-        hc = await self._checkout((urlsplit(url).hostname or "").lower())
+        hc = await self._checkout(host)
         try:
             return await self._exchange(hc.client, url, headers, res)
         finally:
