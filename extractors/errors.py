@@ -10,6 +10,8 @@ E106  duplicate rule / actor id
 E107  invalid value (unknown status, bad enum, empty string, bad number)
 E108  conflicting definitions (one surface form mapped to two different actors)
 E109  reference to an unknown actor (e.g. a bloc member or a person's country)
+E110  a pattern does not compile (patterns.toml: bad regular expression or flag)
+E111  a rule id the engine refers to does not exist in the data (a trigger, pattern or word set id)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ ERROR_CODES = {
     "E107": "invalid value",
     "E108": "conflicting definitions",
     "E109": "unknown actor reference",
+    "E110": "pattern does not compile",
+    "E111": "unknown rule id referenced by the engine",
 }
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,19 @@ import ahocorasick
 
 from .errors import RuleDataError
 
-__all__ = ["RuleSet", "load_rules", "get_rules", "DATA_DIR", "DATA_FILES", "compute_version"]
+__all__ = ["RuleSet", "Patterns", "load_rules", "get_rules", "DATA_DIR", "DATA_FILES", "SOURCE_DIR", "compute_version",
+           "version_of", "source_files", "gazetteer_version", "ENGINE_TRIGGER_IDS", "SYNTHETIC_RULE_IDS"]
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-DATA_FILES = ("actors.toml", "countries.tsv", "dates.toml", "triggers.toml")
+SOURCE_DIR = Path(__file__).resolve().parent
+DATA_DIR = SOURCE_DIR / "data"
+DATA_FILES = ("actors.toml", "countries.tsv", "dates.toml", "patterns.toml", "triggers.toml")
+#: modules of the package that do not take part in extraction (their edits keep the version)
+SOURCE_EXCLUDED = frozenset({"eval.py", "scoring.py"})
+
+#: trigger ids the engine's code refers to by name (checked at load: E111 when one is missing)
+ENGINE_TRIGGER_IDS = ("S-MEETING", "S-MET", "S-SUMMIT")
+#: rule ids the engine makes itself (not trigger groups of the data)
+SYNTHETIC_RULE_IDS = ("P-PRONOUN",)
 
 PARTNERSHIP_STATUSES = {"planned", "negotiating", "signed", "extended", "suspended", "cancelled"}
 SUMMIT_STATUSES = {"planned", "held", "cancelled"}
@@ -83,18 +93,56 @@ def _read_toml(path: Path) -> dict:
         raise RuleDataError("E101", f"cannot parse {path.name}: {exc}", path.name) from None
 
 
-def compute_version(data_dir: Path = DATA_DIR) -> str:
+def source_files(source_dir: Path = SOURCE_DIR) -> list[Path]:
+    """The extractor's own Python modules whose code decides the output (sorted by name)."""
+    return sorted(p for p in source_dir.glob("*.py") if p.name not in SOURCE_EXCLUDED)
+
+
+def gazetteer_version() -> str:
+    """The installed pycountry's version (the gazetteer's base), or "absent"."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    try:
+        return version("pycountry")
+    except PackageNotFoundError:
+        return "absent"
+
+
+def version_of(data: Iterable[tuple[str, bytes | None]], sources: Iterable[tuple[str, bytes | None]], gazetteer: str) -> str:
+    """The rule-set version from given bytes: data files, source files (name, bytes or None when
+    missing) and the gazetteer's version. Any change to one of them changes the version."""
     h = hashlib.sha256()
-    for name in DATA_FILES:
-        p = data_dir / name
+    for name, raw in data:
         h.update(name.encode())
         h.update(b"\0")
-        try:
-            h.update(p.read_bytes())
-        except OSError:
-            h.update(b"<missing>")
+        h.update(b"<missing>" if raw is None else raw)
         h.update(b"\0")
+    h.update(b"\0source\0")
+    for name, raw in sources:
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(b"<missing>" if raw is None else raw)
+        h.update(b"\0")
+    h.update(b"\0pycountry\0" + gazetteer.encode())
     return "rules-" + h.hexdigest()[:12]
+
+
+def _read_or_none(p: Path) -> bytes | None:
+    try:
+        return p.read_bytes()
+    except OSError:
+        return None
+
+
+def compute_version(data_dir: Path = DATA_DIR, source_dir: Path = SOURCE_DIR) -> str:
+    """Version over the data files of ``data_dir``, the extractor's source in ``source_dir`` and the
+    installed pycountry version."""
+    data_dir, source_dir = Path(data_dir), Path(source_dir)
+    return version_of(((n, _read_or_none(data_dir / n)) for n in DATA_FILES),
+                      ((p.name, _read_or_none(p)) for p in source_files(source_dir)),
+                      gazetteer_version())
 
 
 # --------------------------------------------------------------------------- compiled rule set
@@ -126,11 +174,78 @@ class StatusDef:
     rank: int
 
 
+@dataclass(frozen=True, slots=True)
+class Patterns:
+    """The compiled English patterns and word sets of ``patterns.toml`` (one field per id; what
+    each is for is said in the data file). Regex fields are ``re.Pattern``, word sets frozensets."""
+
+    # clause segments and fronted phrases
+    clause_break: re.Pattern
+    which_break: re.Pattern
+    fronted: re.Pattern
+    reported: re.Pattern
+    neg_clause: re.Pattern
+    anaphoric: re.Pattern
+    it_start: re.Pattern
+    # mention roles
+    loc_before: re.Pattern
+    to_before: re.Pattern
+    ignore_before: re.Pattern
+    capital_after: re.Pattern
+    compound_after: re.Pattern
+    name_after: re.Pattern
+    city_of: re.Pattern
+    the_end: re.Pattern
+    possessive_end: re.Pattern
+    firm_modifier_gap: re.Pattern
+    the_alliance_num: re.Pattern
+    # triggers
+    meeting_of: re.Pattern
+    named_summit: re.Pattern
+    # parties
+    tail_gap: re.Pattern
+    hosting: re.Pattern
+    for_hosting: re.Pattern
+    modifier_gap: re.Pattern
+    with_word: re.Pattern
+    the_gap: re.Pattern
+    with_first_gap: re.Pattern
+    with_next_gap: re.Pattern
+    each: re.Pattern
+    multi: re.Pattern
+    pair_phrase: re.Pattern
+    # attributes
+    sidelines: re.Pattern
+    at_summit: re.Pattern
+    announcement: re.Pattern
+    future: re.Pattern
+    # dynamic firm names
+    firm_by_descriptor: re.Pattern
+    firm_by_suffix: re.Pattern
+    legal_form: re.Pattern
+    # word sets
+    determiners: frozenset
+    definite: frozenset
+    meet_next: frozenset
+    np_stop: frozenset
+    indefinite_stop: frozenset
+    indefinite: frozenset
+    meet_title_det: frozenset
+    meet_title: frozenset
+    firm_bad_start: frozenset
+
+
+PATTERN_IDS = tuple(f.name for f in fields(Patterns) if f.type in ("re.Pattern", re.Pattern))
+WORD_IDS = tuple(f.name for f in fields(Patterns) if f.type in ("frozenset", frozenset))
+_FLAGS = {"IGNORECASE": re.IGNORECASE}
+
+
 @dataclass
 class RuleSet:
     version: str
     actor_ac: Any
     cue_ac: Any
+    patterns: Patterns
     actor_kind: dict[str, str] = field(default_factory=dict)  # canonical -> country|bloc|firm
     capital_of: dict[str, str] = field(default_factory=dict)  # country canonical -> capital
     bloc_members: dict[str, list[str]] = field(default_factory=dict)
@@ -212,6 +327,82 @@ def _load_countries(path: Path) -> list[dict]:
     if not rows:
         raise RuleDataError("E105", "no countries defined", path.name)
     return rows
+
+
+def _alternation(terms: list[str]) -> str:
+    """Terms regex-escaped, longest first (stable), joined by "|"."""
+    return "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+
+
+_PLACEHOLDER = re.compile(r"<<(\w+)>>")
+
+
+def _load_patterns(path: Path, lists: dict[str, list[str]]) -> Patterns:
+    """Validate and compile patterns.toml. ``lists`` are the rule lists a pattern may name as <<name>>."""
+    name = path.name
+    doc = _read_toml(path)
+    _check_table(doc, {"meta": (dict, True), "pattern": (list, True), "words": (list, True)}, name)
+    _check_table(doc["meta"], {"schema": (int, True), "description": (str, False)}, f"{name}.meta")
+    if doc["meta"]["schema"] != 1:
+        raise RuleDataError("E107", f"unsupported schema version {doc['meta']['schema']}", f"{name}.meta.schema")
+    seen: set[str] = set()
+    values: dict[str, Any] = {}
+
+    def check_id(i: str, known: tuple[str, ...], where: str) -> None:
+        if not i.strip():
+            raise RuleDataError("E107", "empty id", where)
+        if i in seen:
+            raise RuleDataError("E106", f"duplicate id {i!r}", where)
+        if i not in known:
+            raise RuleDataError("E102", f"unknown id {i!r}: the engine does not use it", where)
+        seen.add(i)
+
+    for n, p in enumerate(doc["pattern"]):
+        where = f"{name}.pattern[{n}]"
+        _check_table(p, {"id": (str, True), "comment": (str, True), "pattern": (list, True), "flags": (list, False)}, where)
+        check_id(p["id"], PATTERN_IDS, where)
+        where = f"{name}.pattern.{p['id']}"
+        if not p["comment"].strip():
+            raise RuleDataError("E107", "empty comment", where + ".comment")
+        pieces = p["pattern"]
+        if not pieces:
+            raise RuleDataError("E105", "empty pattern", where + ".pattern")
+        for k, piece in enumerate(pieces):
+            if not isinstance(piece, str) or not piece:
+                raise RuleDataError("E104", f"piece {k} must be a non-empty string", where + ".pattern")
+        source = "".join(pieces)  # pieces are concatenated as they are (not stripped)
+
+        def fill(m: re.Match) -> str:
+            lst = lists.get(m.group(1))
+            if lst is None:
+                raise RuleDataError("E111", f"<<{m.group(1)}>> names no rule list (known: {', '.join(sorted(lists))})",
+                                    where + ".pattern")
+            return _alternation(lst)
+
+        source = _PLACEHOLDER.sub(fill, source)
+        flags = 0
+        for f in _check_strings(p.get("flags", []), where + ".flags", allow_empty_list=True):
+            if f not in _FLAGS:
+                raise RuleDataError("E110", f"unknown flag {f!r} (known: {', '.join(sorted(_FLAGS))})", where + ".flags")
+            flags |= _FLAGS[f]
+        try:
+            values[p["id"]] = re.compile(source, flags)
+        except re.error as exc:
+            raise RuleDataError("E110", f"{exc}", where + ".pattern") from None
+
+    for n, w in enumerate(doc["words"]):
+        where = f"{name}.words[{n}]"
+        _check_table(w, {"id": (str, True), "comment": (str, True), "words": (list, True)}, where)
+        check_id(w["id"], WORD_IDS, where)
+        where = f"{name}.words.{w['id']}"
+        if not w["comment"].strip():
+            raise RuleDataError("E107", "empty comment", where + ".comment")
+        values[w["id"]] = frozenset(_check_strings(w["words"], where + ".words"))
+
+    missing = [i for i in PATTERN_IDS + WORD_IDS if i not in values]
+    if missing:
+        raise RuleDataError("E111", f"the engine refers to ids the data does not define: {', '.join(missing)}", name)
+    return Patterns(**values)
 
 
 def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
@@ -488,10 +679,27 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     seasons = int_table(dates["seasons"], 1, 12, "dates.toml.seasons")
     dr = _check_table(dates["rules"], {"excluded_prefixes": (list, True), "future_cues": (list, True)}, "dates.toml.rules")
 
+    for tid in ENGINE_TRIGGER_IDS:
+        if tid not in trig_defs:
+            raise RuleDataError("E111", f"the engine refers to trigger id {tid!r}, which triggers.toml does not define",
+                                "triggers.toml")
+
+    excluded_prefixes = [x.lower() for x in _check_strings(dr["excluded_prefixes"], "dates.toml.rules.excluded_prefixes")]
+    future_cues = [x.lower() for x in _check_strings(dr["future_cues"], "dates.toml.rules.future_cues")]
+    patterns = _load_patterns(data_dir / "patterns.toml", {
+        "firm_descriptors": [x.lower() for x in firm_descriptors],
+        "firm_suffixes": firm_suffixes,
+        "legal_forms": legal_forms,
+        "report_verbs": [x.lower() for x in report_verbs],
+        "pair_nouns": [x.lower() for x in pair_nouns],
+        "future_cues": future_cues,
+    })
+
     return RuleSet(
         version=compute_version(data_dir),
         actor_ac=actor_ac,
         cue_ac=cue_ac,
+        patterns=patterns,
         actor_kind=actor_kind,
         capital_of=capital_of,
         bloc_members=bloc_members,
@@ -503,8 +711,8 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         months=months,
         weekdays=weekdays,
         seasons=seasons,
-        excluded_prefixes=[x.lower() for x in _check_strings(dr["excluded_prefixes"], "dates.toml.rules.excluded_prefixes")],
-        future_cues=[x.lower() for x in _check_strings(dr["future_cues"], "dates.toml.rules.future_cues")],
+        excluded_prefixes=excluded_prefixes,
+        future_cues=future_cues,
         negation=negation,
         report_verbs=[x.lower() for x in report_verbs],
         pair_nouns=[x.lower() for x in pair_nouns],

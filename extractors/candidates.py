@@ -1,0 +1,87 @@
+"""Candidate events of one sentence: for each trigger, its scope and zone, then its parties
+(extractors.parties) and attributes (extractors.attributes), as ``Candidate``s."""
+
+from __future__ import annotations
+
+from .attributes import future, location, pick_date, share_at_summit, status
+from .clauses import defence, defence_ok, scope, seg_triggers, zones
+from .dates import DateMention, resolve
+from .document import Candidate, Cue, Document, Mention, Trigger
+from .mentions import is_firm
+from .parties import claims, plan_parties, settle_parties
+from .sentences import Sentence
+
+__all__ = ["build"]
+
+
+def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue], triggers: list[Trigger],
+          dropped: list[int], segs, dates: list[tuple[DateMention, bool]]) -> list[Candidate]:
+    P = doc.rules.patterns
+    text = doc.text
+    actors = [m for m in ms if m.role == "actor"]
+    # segment membership
+    for m in ms:
+        m.claimed = -1
+    seg_trigs = seg_triggers(triggers)
+    zone_of = zones(triggers, segs, seg_trigs, dropped)
+
+    # modifiers, with-groups and between-groups claim actors first
+    info = []
+    for k, t in enumerate(triggers):
+        info.append(claims(doc, k, t, actors, zone_of[k], segs[t.seg][0]))
+
+    cands: list[Candidate] = []
+    for k, t in enumerate(triggers):
+        sa, sb, segs_in = scope(k, triggers, segs, seg_trigs, actors)
+        za, zb = zone_of[k]
+        # zone extended by prefix segments and trailing which-segments
+        ext_a = sa if segs_in[0] < t.seg else za
+        ext_b = sb if segs_in[-1] > t.seg else zb
+        if zb < segs[t.seg][1] and ext_b > segs[t.seg][1]:
+            ext_b = zb  # a later trigger in the segment owns the rest
+        zone_cues = [c for c in cues if ext_a <= c.start < ext_b]
+        zone_status_cues = [c for c in zone_cues if c.cat == "ST"]
+        seg_a, seg_b = segs[t.seg][0], segs[t.seg][1]
+        cl = info[k]
+        if t.type == "partnership":
+            segcues = [c for c in cues if seg_a <= c.start < seg_b]
+            if any(c.cat in ("BUY", "SECTOR") for c in segcues) or any(c.cat == "SECTOR" for c in cues):
+                continue
+            if not defence_ok(doc, i, t, s):
+                continue
+        st = status(doc, t, zone_cues, s)
+        if st is None:
+            prev_same = [c for c in cands if c.type == t.type and c.status]
+            if prev_same:
+                st = prev_same[-1].status
+        fut = future(doc, st, ext_a, ext_b)
+        if fut is False and st is None and future(doc, None, s.start, s.end):
+            fut = True  # "... is expected to be one of the outcomes of the summit on June 23"
+        zone_dates = [(d, ann) for d, ann in dates if ext_a <= d.start < ext_b]
+        date_pick = pick_date(zone_dates, t, st)
+        plan = plan_parties(doc, i, s, t, triggers, actors, cl, ext_a, ext_b, seg_a, zone_dates, date_pick, st, cands)
+        for ps, dpick, strat in plan.sets:
+            settled = settle_parties(doc, i, s, t, ps, strat, plan, cl.pair_n, ms, segs, segs_in, cands)
+            if settled is None:
+                continue
+            ps, strat, explicit, conf_pen = settled
+            # date
+            date = date_text = None
+            d = dpick
+            if d is not None:
+                date = resolve(d, doc.pub, fut)
+                date_text = d.text if date else None
+            # location
+            loc = None
+            if not any(is_firm(doc, p) for p in ps):
+                loc = location(doc, t, ms, ext_a, ext_b, segs, plan.mod_places, plan.hosts, zone_status_cues)
+            conf = t.conf + (0.05 if defence(doc, i) else 0) - conf_pen - (0.1 if st is None else 0) - (0.05 if date is None else 0)
+            cands.append(Candidate(
+                type=t.type, parties=frozenset(ps), status=st, date=date, date_text=date_text, location=loc,
+                sent_idx=i, ev_start=s.start, ev_end=s.end, confidence=round(max(0.05, min(0.99, conf)), 2),
+                rule=f"{t.rule}/{strat}", explicit=explicit,
+                inherit=(t.type == "summit" and date is None),
+                sidelines=bool(P.sidelines.search(text[min(ext_a, max(seg_a, t.start - 60)):ext_b])),
+            ))
+    share_at_summit(doc, cands, triggers)
+    return cands

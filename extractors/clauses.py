@@ -1,0 +1,221 @@
+"""Triggers and clause geometry of one sentence.
+
+Which trigger cues of a sentence stand (negation, noun phrases of non-defence programmes,
+mountains, conferences, "meet spending targets" ...), the defence context, the clause segments
+of the sentence, and each trigger's zone and scope within them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .document import Cue, Document, Mention, Trigger
+from .mentions import longest
+from .sentences import Sentence
+
+__all__ = ["find_triggers", "meet_ok", "segments", "seg_of", "zones", "scope", "defence", "defence_ok",
+           "conference_check", "seg_triggers", "WORD", "MAX_TRIGGERS_PER_SENTENCE", "TRIGGERISH"]
+
+MAX_TRIGGERS_PER_SENTENCE = 8
+#: cue categories that can start an event: without one in the text nothing is extracted
+TRIGGERISH = frozenset(("P", "S", "ST"))
+
+#: a word token (the engine's tokens for word-set lookups)
+WORD = re.compile(r"[\w'’-]+")
+_RX_PREV_CAP = re.compile(r"([A-Z][\w-]*)\s+$")
+_RX_PREV_CAP2 = re.compile(r"([A-Z][\w'’-]*)\s+$")
+
+
+# --------------------------------------------------------------------------- triggers
+
+def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue], trig_cues: list[Cue],
+                  has_it: bool) -> tuple[list[Trigger], list[int]]:
+    """The triggers of sentence i that stand, and the start offsets of the trigger cues that were
+    dropped (outside names): a dropped cue still ends the zone of the trigger before it."""
+    R, text, low = doc.rules, doc.text, doc.lower
+    P = R.patterns
+    cats_in = lambda cat: [c for c in cues if c.cat == cat]  # noqa: E731
+    leader = bool(cats_in("LEAD")) or any(m.head for m in ms if m.role == "actor")
+    mountain = bool(cats_in("MOUNT"))
+    conference = bool(cats_in("CONF"))
+    out: list[Trigger] = []
+    # longest trigger cue wins at overlapping positions
+    tc = longest([(c.start, c.end, c) for c in trig_cues])
+    actor_spans = [(m.start, m.end) for m in doc.sent_mentions[i]]
+    for a, b, c in tc:
+        if len(out) >= MAX_TRIGGERS_PER_SENTENCE:
+            break
+        if any(x <= a and b <= y and not (x == a and y == b) for x, y in actor_spans):
+            continue  # inside a name: "Alliance of Sahel States", "Gulf Cooperation Council"
+        if any(x <= a < y for x, y in actor_spans):
+            continue
+        td = R.triggers[c.payload]
+        term = low[a:b]
+        before_words = WORD.findall(low[max(s.start, a - 60):a])[-4:]
+        if any(w in R.negation or w.endswith("n't") for w in before_words):
+            continue
+        if td.type == "partnership" and P.neg_clause.search(low, max(s.start, a - 70), a):
+            continue
+        if td.type == "partnership":
+            np_words = []
+            for w in reversed(before_words):
+                if w in P.determiners or w in P.np_stop:
+                    break
+                np_words.append(w)
+            np_text = " ".join(reversed(np_words))
+            if any(w in R.np_negative for w in np_words) or any(n in np_text for n in R.np_negative if " " in n):
+                continue
+            # capitalised name of a non-defence programme ("Pacific Partnership")
+            out.append(Trigger(a, b, "partnership", td.id, term, td.confidence))
+        else:
+            if mountain:
+                continue
+            if td.needs_leaders and not leader:
+                continue
+            if td.verb and not meet_ok(doc, b, s, ms):
+                continue
+            if td.id == "S-MEETING" and P.meeting_of.match(text[b:b + 40]):
+                continue
+            if text[a].isupper() and td.id == "S-SUMMIT":
+                prev = _RX_PREV_CAP2.search(text[max(s.start, a - 40):a])
+                if prev and a - len(prev.group(0)) > s.start:
+                    pa = a - len(prev.group(0))
+                    if not any(m.start <= pa < m.end and m.role in ("actor", "location", "placeonly") for m in ms):
+                        doc.conference_summit = True
+                        continue
+            if conference and not leader:
+                continue
+            out.append(Trigger(a, b, "summit", td.id, term, td.confidence))
+    kept = {t.start for t in out}
+    dropped = [a for a, b, c in tc if a not in kept and not any(x <= a < y for x, y in actor_spans)]
+    if has_it and not any(t.type == "partnership" for t in out):
+        st = next(c for c in cues if c.cat == "ST" and R.statuses[c.payload].type == "partnership")
+        out.append(Trigger(st.start, st.end, "partnership", "P-PRONOUN", low[st.start:st.end], 0.6, pseudo="pronoun"))
+        out.sort(key=lambda t: t.start)
+    return out, dropped
+
+
+def meet_ok(doc: Document, b: int, s: Sentence, ms: list[Mention]) -> bool:
+    """'met Zelensky', 'meet in Abuja', 'met on Wednesday' — not 'meet spending targets'."""
+    P = doc.rules.patterns
+    rest = doc.text[b:min(s.end, b + 60)]
+    if not rest.strip() or rest.lstrip()[:1] in ".,;:)!?":
+        return True
+    nxt = b + (len(rest) - len(rest.lstrip()))
+    if any(m.start == nxt and m.role in ("actor", "location", "toplace") for m in ms):
+        return True
+    w = WORD.findall(rest[:30].lower())
+    if not w:
+        return True
+    if w[0] in P.meet_title_det and len(w) > 1 and w[1] in P.meet_title:
+        return True
+    if rest.lstrip()[:1].isupper():
+        return True
+    return w[0] in P.meet_next
+
+
+def conference_check(doc: Document, s: Sentence, ms: list[Mention], trig_cues: list[Cue]) -> None:
+    """A capitalised "X Summit" in a headline or untriggered sentence that is not a place or party
+    names a conference: the document's bare "the summit" then refers to no earlier summit."""
+    for c in trig_cues:
+        if c.cat == "S" and doc.text[c.start].isupper():
+            prev = _RX_PREV_CAP.search(doc.text[s.start:c.start])
+            if prev and not any(m.start <= c.start - 1 and m.end >= c.start - len(prev.group(1)) - 1 and m.role in ("actor", "location", "placeonly") for m in ms):
+                doc.conference_summit = True
+
+
+# --------------------------------------------------------------------------- defence context
+
+def _has_defence(cues: list[Cue]) -> bool:
+    nd = [(c.start, c.end) for c in cues if c.cat == "NOTDEF"]
+    for c in cues:
+        if c.cat == "DEF" and not any(a <= c.start and c.end <= b for a, b in nd):
+            return True
+    return False
+
+
+def defence(doc: Document, i: int) -> bool:
+    """Sentence i has a defence cue (not inside a non-defence phrase)."""
+    hit = doc.defence_memo.get(i)
+    if hit is None:
+        hit = doc.defence_memo[i] = _has_defence(doc.sent_cues[i])
+    return hit
+
+
+def defence_ok(doc: Document, i: int, t: Trigger, s: Sentence) -> bool:
+    """A partnership needs a defence context: its sentence or a neighbour, a recent partnership,
+    or an anaphoric "similar pact" after one."""
+    if defence(doc, i):
+        return True
+    n = len(doc.sents)
+    if (i > 0 and defence(doc, i - 1)) or (i + 1 < n and defence(doc, i + 1)):
+        return True
+    if any(e.type == "partnership" and i - e.sent_idx <= 6 for e in doc.events):
+        return True
+    return bool(doc.rules.patterns.anaphoric.search(doc.lower, max(s.start, t.start - 40), t.start)) and any(
+        e.type == "partnership" for e in doc.events)
+
+
+# --------------------------------------------------------------------------- segments, zones, scopes
+
+def segments(doc: Document, s: Sentence) -> list[tuple[int, int, str]]:
+    """Clause segments of the sentence as (start, end, kind); kind is main|which|sub."""
+    P = doc.rules.patterns
+    text = doc.text
+    cuts = [(s.start, "main")]
+    for m in P.clause_break.finditer(text, s.start, s.end):
+        kind = "which" if P.which_break.match(text[m.start():m.start() + 12]) else "sub"
+        cuts.append((m.start(), kind))
+    segs = []
+    for k, (a, kind) in enumerate(cuts):
+        b = cuts[k + 1][0] if k + 1 < len(cuts) else s.end
+        if b > a:
+            segs.append((a, b, kind))
+    return segs or [(s.start, s.end, "main")]
+
+
+def seg_of(segs, pos: int) -> int:
+    for k, (a, b, _) in enumerate(segs):
+        if a <= pos < b:
+            return k
+    return len(segs) - 1
+
+
+def seg_triggers(triggers: list[Trigger]) -> dict[int, list[int]]:
+    """Segment index -> indices of the triggers in it."""
+    seg_trigs: dict[int, list[int]] = {}
+    for k, t in enumerate(triggers):
+        seg_trigs.setdefault(t.seg, []).append(k)
+    return seg_trigs
+
+
+def zones(triggers: list[Trigger], segs, seg_trigs: dict[int, list[int]], dropped: list[int]) -> dict[int, tuple[int, int]]:
+    """Within a segment, trigger k owns [start of its segment or previous trigger, next trigger);
+    a dropped trigger cue also ends the zone."""
+    out = {}
+    for seg, ks in seg_trigs.items():
+        for n, k in enumerate(ks):
+            za = segs[seg][0] if n == 0 else triggers[k].start
+            zb = triggers[ks[n + 1]].start if n + 1 < len(ks) else segs[seg][1]
+            zb = min([zb] + [d for d in dropped if triggers[k].end <= d < zb])
+            out[k] = (za, zb)
+    return out
+
+
+def scope(k: int, triggers: list[Trigger], segs, seg_trigs: dict[int, list[int]], actors: list[Mention]) -> tuple[int, int, list[int]]:
+    """Text range of trigger k's scope and the segments it covers: preceding segments without a
+    trigger of their own, and following which-clauses without a trigger or a name."""
+    t = triggers[k]
+    segs_in = [t.seg]
+    j = t.seg - 1
+    while j >= 0 and j not in seg_trigs and segs[t.seg][2] != "which":
+        segs_in.insert(0, j)
+        j -= 1
+    j = t.seg + 1
+    while j < len(segs) and segs[j][2] == "which" and j not in seg_trigs:
+        a, b, _ = segs[j]
+        if any(a <= m.start < b for m in actors):
+            break
+        segs_in.append(j)
+        j += 1
+    return segs[segs_in[0]][0], segs[segs_in[-1]][1], segs_in

@@ -1,0 +1,128 @@
+"""The explicit per-document state of the extractor and the values its stages pass along.
+
+Every stage (mentions, clauses, parties, attributes, merge) is a module of functions over a
+``Document``: nothing is stashed on objects on the fly; what a stage computes for later stages is
+a field here or a return value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .rules import RuleSet
+from .sentences import Sentence
+
+__all__ = ["Mention", "Cue", "Trigger", "Candidate", "Document", "new_document", "safe_lower", "set_layout"]
+
+
+@dataclass(slots=True)
+class Mention:
+    start: int
+    end: int
+    surface: str
+    entries: tuple
+    # resolved per sentence:
+    role: str = ""  # actor | location | toplace | placeonly | ignore | firmmod
+    actor: str = ""  # canonical party
+    kind: str = ""  # country | bloc | firm | person
+    head: bool = False  # head of state/government
+    place: str = ""  # canonical location when role == location
+    claimed: int = -1  # index of trigger that claimed it as modifier/with/between
+
+
+@dataclass(slots=True)
+class Cue:
+    start: int
+    end: int
+    cat: str
+    payload: str
+
+
+@dataclass(slots=True)
+class Trigger:
+    start: int
+    end: int
+    type: str
+    rule: str
+    term: str
+    conf: float
+    seg: int = 0
+    pseudo: str = ""  # "pronoun" for "It was extended"
+
+
+@dataclass(slots=True)
+class Candidate:
+    type: str
+    parties: frozenset
+    status: str | None
+    date: str | None
+    date_text: str | None
+    location: str | None
+    sent_idx: int
+    ev_start: int
+    ev_end: int
+    confidence: float
+    rule: str
+    explicit: int  # number of parties named in the sentence itself
+    inherit: bool = False  # summit may inherit date/location from context
+    sidelines: bool = False
+    order: int = 0
+
+
+@dataclass
+class Document:
+    """One article being read: its text and everything the stages learn about it."""
+
+    text: str
+    lower: str  # same length as text (see safe_lower): offsets are shared
+    pub: dt.date | None
+    rules: RuleSet
+    # layout
+    sents: list[Sentence] = field(default_factory=list)
+    headline: object = False  # truthy when the first paragraph is a headline
+    dateline: str | None = None
+    # matching passes
+    cues: list[Cue] = field(default_factory=list)  # every cue of the text
+    dynamic_firms: set[str] = field(default_factory=set)  # firm names found by descriptor/suffix
+    # per sentence: mentions are (start, end, surface, entries) tuples, made Mention objects only
+    # for sentences that get clause analysis
+    sent_mentions: list[list] = field(default_factory=list)
+    sent_cues: list[list[Cue]] = field(default_factory=list)
+    defence_memo: dict[int, bool] = field(default_factory=dict)  # sentence index -> has a defence cue
+    # running state of the reading, in text order
+    salience: dict[str, list[int]] = field(default_factory=dict)  # actor -> [count, last_pos]
+    blocs_seen: list[tuple[int, str]] = field(default_factory=list)  # (pos, bloc name)
+    firms_seen: list[tuple[int, str]] = field(default_factory=list)  # (pos, firm name)
+    events: list[Candidate] = field(default_factory=list)  # merged Candidates in creation order
+    last_partnership: Candidate | None = None
+    last_ref_sentence: int = -10
+    conference_summit: bool = False
+    order: int = 0  # creation counter of candidates
+
+
+def safe_lower(text: str) -> str:
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def new_document(text: str, pub: dt.date | None, rules: RuleSet) -> Document:
+    return Document(text=text, lower=safe_lower(text), pub=pub, rules=rules)
+
+
+def set_layout(doc: Document, sents: list[Sentence]) -> None:
+    """Sentences, headline and dateline of the document."""
+    text = doc.text
+    doc.sents = sents
+    # headline: a first paragraph without final punctuation, followed by more text
+    first = sents[0]
+    doc.headline = (
+        len(sents) > 1
+        and first.para_start
+        and (first.end - first.start) < 250
+        and text[first.end - 1] not in ".!?:;\"”’)"
+        and sents[1].para_start
+    )
+    doc.dateline = next((s.dateline for s in sents[:3] if s.dateline), None)

@@ -1,0 +1,357 @@
+"""Matching passes and mention roles.
+
+One Aho-Corasick pass for cue words (triggers, status, context, filters) and one for actors
+(gazetteer) over the whole text, plus a regex pass for unknown firm names; their placement in
+sentences; then, per analysed sentence, the role of each mention (party, location, ignored ...)
+and the salience bookkeeping of the running subject.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from .document import Cue, Document, Mention
+from .rules import Entry
+from .sentences import Sentence
+
+__all__ = ["find_cues", "actor_mentions", "place_in_sentences", "resolve_mentions", "resolve_bloc_coref",
+           "note_mentions", "light_note", "is_firm", "longest", "MAX_ACTORS_PER_SENTENCE", "MAX_DYNAMIC_FIRMS"]
+
+MAX_ACTORS_PER_SENTENCE = 40
+MAX_DYNAMIC_FIRMS = 50
+
+
+def longest(matches: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+    """Non-overlapping matches, the longest winning at each start, in text order."""
+    matches.sort(key=lambda m: (m[0], -(m[1] - m[0])))
+    out = []
+    last_end = -1
+    for m in matches:
+        if m[0] >= last_end:
+            out.append(m)
+            last_end = m[1]
+    return out
+
+
+# --------------------------------------------------------------------------- cues
+
+def find_cues(doc: Document) -> list[Cue]:
+    low = doc.lower
+    raw = []
+    n = len(low)
+    for end_idx, (term, payload) in doc.rules.cue_ac.iter(low):
+        b = end_idx + 1
+        a = b - len(term)
+        if a > 0:
+            c = low[a - 1]
+            if (c.isalnum() or c == "_") and (low[a].isalnum() or low[a] == "_"):
+                continue
+        if b < n:
+            c = low[b]
+            if (c.isalnum() or c == "_") and (low[end_idx].isalnum() or low[end_idx] == "_"):
+                continue
+        for cat, p in payload:
+            raw.append(Cue(a, b, cat, p))
+    return raw
+
+
+# --------------------------------------------------------------------------- actors
+
+def actor_mentions(doc: Document) -> list[tuple]:
+    """Gazetteer matches, bloc coreference numbers ("the 32-member alliance") and dynamic firm
+    names, longest first, as plain (start, end, surface, entries) tuples: Mention objects are
+    made only for sentences that need clause analysis (see engine)."""
+    R = doc.rules
+    text = doc.text
+    raw = []
+    n = len(text)
+    for end_idx, val in R.actor_ac.iter(text):
+        b = end_idx + 1
+        a = b - len(val[0])
+        # inline word-boundary test: no word character on both sides of either edge
+        if a > 0:
+            c = text[a - 1]
+            if (c.isalnum() or c == "_") and (text[a].isalnum() or text[a] == "_"):
+                continue
+        if b < n:
+            c = text[b]
+            if (c.isalnum() or c == "_") and (text[end_idx].isalnum() or text[end_idx] == "_"):
+                continue
+        raw.append((a, b, val))
+    for m in (R.patterns.the_alliance_num.finditer(text) if ("-member" in text or "-nation" in text or "-country" in text) else ()):
+        word = "the " + m.group(1)
+        blocs = R.bloc_coref.get(word, [])
+        if blocs:
+            raw.append((m.start(), m.end(), (m.group(0), tuple(Entry("coref", b, word) for b in blocs))))
+    raw.extend(_dynamic_firms(doc, doc.cues))
+    return [(a, b, val[0], val[1]) for a, b, val in longest(raw)]
+
+
+def _known_surface(doc: Document, s: str) -> bool:
+    R = doc.rules
+    return R.actor_ac.exists(s) or s.lower() in R.months or s.lower() in R.weekdays
+
+
+def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple]]:
+    """Unknown firm names introduced by a descriptor ("drone maker X Y") or ending in a firm suffix.
+    Adds their canonical names to ``doc.dynamic_firms``."""
+    R = doc.rules
+    P = R.patterns
+    text = doc.text
+    desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
+    suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
+    if not desc_pos and not suf_end:
+        return []
+    rx = (P.firm_by_descriptor, P.firm_by_suffix)
+    out = []
+    names: dict[str, str] = {}
+
+    def candidates(k):
+        if k == 0:
+            for p in desc_pos:
+                m = rx[0].match(text, p)
+                if m:
+                    yield m
+        else:
+            for e in suf_end:
+                m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
+                if m and m.end() >= e:
+                    yield m
+
+    for k, r in enumerate(rx):
+        for m in candidates(k):
+            if len(out) >= MAX_DYNAMIC_FIRMS:
+                break
+            n = m.group("n").rstrip(".,")
+            # stop the name before a trailing lower-case joiner or a known actor
+            toks = n.split()
+            while toks and toks[-1] in ("&",):
+                toks.pop()
+            if not toks:
+                continue
+            skip = 0
+            while skip < len(toks) - 1 and (_known_surface(doc, toks[skip])
+                                            or _known_surface(doc, P.possessive_end.sub("", toks[skip]))
+                                            or toks[skip].endswith(("'s", "’s"))):
+                skip += 1
+            if skip:
+                toks = toks[skip:]
+            n = " ".join(toks)
+            if k == 0 and len(toks) == 1 and _known_surface(doc, n):
+                continue
+            if _known_surface(doc, n) or toks[0] in P.firm_bad_start:
+                continue
+            canon = P.legal_form.sub("", n).strip()
+            if not canon or _known_surface(doc, canon):
+                continue
+            b = m.start("n") + len(m.group("n").rstrip(".,"))
+            a = b - len(n)
+            if text[a:b] != n:
+                continue
+            out.append((a, b, (n, (Entry("firm", canon, "dynamic"),))))
+            doc.dynamic_firms.add(canon)
+            names[canon] = canon
+            if m.groupdict().get("abbr"):
+                names[m.group("abbr")] = canon
+            if len(toks) >= 2 and len(toks[0]) >= 4 and toks[0].isalpha() and not _known_surface(doc, toks[0]):
+                names.setdefault(toks[0], canon)
+    # other occurrences of the short names ("Kartal" after "Kartal Aerosystems")
+    for short, canon in list(names.items()):
+        if short == canon:
+            continue
+        for m in re.finditer(r"\b" + re.escape(short) + r"\b", text):
+            out.append((m.start(), m.end(), (short, (Entry("firm", canon, "dynamic"),))))
+    return out
+
+
+def is_firm(doc: Document, name: str) -> bool:
+    return name in doc.dynamic_firms or doc.rules.actor_kind.get(name) == "firm"
+
+
+# --------------------------------------------------------------------------- placement
+
+def place_in_sentences(doc: Document, mentions: list[tuple]) -> set[int]:
+    """Fill ``doc.sent_mentions`` and ``doc.sent_cues``; return the indices of sentences that hold
+    a trigger cue (or a status word after a sentence-initial "It")."""
+    text = doc.text
+    sents = doc.sents
+    starts = [s.start for s in sents]
+    # paragraph starts include datelines: use the dateline-free start; mentions inside
+    # a dateline are dropped.
+    doc.sent_mentions = [[] for _ in sents]
+    for m in mentions:
+        i = bisect.bisect_right(starts, m[0]) - 1
+        if i >= 0 and m[1] <= sents[i].end:
+            doc.sent_mentions[i].append(m)
+    doc.sent_cues = [[] for _ in sents]
+    trig_sents = set()
+    for c in doc.cues:
+        i = bisect.bisect_right(starts, c.start) - 1
+        if i >= 0 and c.end <= sents[i].end:
+            doc.sent_cues[i].append(c)
+            if c.cat == "P" or c.cat == "S" or (c.cat == "ST" and text[sents[i].start:sents[i].start + 3] in ("It ", "it ")):
+                trig_sents.add(i)
+    return trig_sents
+
+
+# --------------------------------------------------------------------------- roles
+
+def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
+    """The role of each mention of sentence i (blockers and unresolved coreferences dropped)."""
+    R = doc.rules
+    P = R.patterns
+    text = doc.text
+    out = []
+    ms = doc.sent_mentions[i][:MAX_ACTORS_PER_SENTENCE]
+    fm = P.fronted.match(text, s.start, s.end)
+    fronted_end = fm.end() if fm else -1
+    for k, m in enumerate(ms):
+        before = text[max(s.start, m.start - 40):m.start]
+        after = text[m.end:min(s.end, m.end + 40)]
+        entries = m.entries
+        if any(e.kind == "blocker" for e in entries):
+            continue
+        m.role, m.actor, m.place, m.kind, m.head, m.claimed = "", "", "", "", False, -1
+        if P.compound_after.match(after) or m.end <= fronted_end:
+            m.role = "ignore"
+            out.append(m)
+            continue
+        first: dict[str, Entry] = {}
+        for e in entries:
+            if e.kind not in first:
+                first[e.kind] = e
+        place = first.get("place")
+        metonym = first.get("metonym")
+        country = first.get("country")
+        demonym = first.get("demonym")
+        bloc = first.get("bloc")
+        firm = first.get("firm")
+        person = first.get("person")
+        coref = first.get("coref")
+        if P.ignore_before.search(before):
+            m.role = "ignore"
+            out.append(m)
+            continue
+        if demonym and P.capital_after.match(after) and P.the_end.search(before):
+            cap = R.capital_of.get(demonym.name)
+            m.role = "location" if cap else "ignore"
+            m.place = cap or ""
+            out.append(m)
+            continue
+        if (metonym or place) and not (country or bloc or firm) and P.name_after.match(after):
+            m.role = "ignore"  # "Washington Treaty", "Minsk agreements"
+            out.append(m)
+            continue
+        possessive = after[:2] in ("'s", "’s")
+        loc_cue = bool(P.loc_before.search(before)) and not possessive
+        to_cue = bool(P.to_before.search(before)) and not possessive
+        if coref is not None:
+            bloc_name = resolve_bloc_coref(doc, coref.extra, m.start)
+            if bloc_name:
+                m.role, m.actor, m.kind = "actor", bloc_name, "bloc"
+                out.append(m)
+            continue
+        if firm is not None and not (country or bloc):
+            m.role, m.actor, m.kind = "actor", firm.name, "firm"
+            out.append(m)
+            continue
+        if person is not None:
+            m.role, m.actor, m.kind = "actor", person.name, R.actor_kind.get(person.name, "country")
+            m.head = person.extra == "head"
+            out.append(m)
+            continue
+        if loc_cue or (to_cue and place and not (country or bloc)):
+            if place or country or metonym:
+                m.role = "location"
+                m.place = place.name if place else (country.name if country else metonym.extra)
+                if not loc_cue:
+                    m.role = "toplace"
+                out.append(m)
+                continue
+        if bloc is not None:
+            m.role, m.actor, m.kind = "actor", bloc.name, "bloc"
+        elif country is not None:
+            m.role, m.actor, m.kind = "actor", country.name, "country"
+        elif demonym is not None:
+            m.role, m.actor, m.kind = "actor", demonym.name, "country"
+        elif metonym is not None:
+            m.role, m.actor, m.kind = "actor", metonym.name, R.actor_kind.get(metonym.name, "country")
+        elif place is not None:
+            m.role = "placeonly"
+            m.place = place.name
+        else:
+            continue
+        out.append(m)
+    # nationality modifiers of firms: "Italy's Leonardo", "Turkish drone maker Kartal"
+    for k, m in enumerate(out):
+        if m.role == "actor" and m.kind == "country":
+            for n in out[k + 1:k + 3]:
+                if n.role == "actor" and n.kind == "firm":
+                    gap = text[m.end:n.start]
+                    if len(gap) <= 45 and P.firm_modifier_gap.fullmatch(gap):
+                        m.role = "firmmod"
+                    break
+                if n.role == "actor":
+                    break
+    return out
+
+
+def resolve_bloc_coref(doc: Document, phrase: str, pos: int) -> str | None:
+    cands = set(doc.rules.bloc_coref.get(phrase, []))
+    for p, name in reversed(doc.blocs_seen):
+        if p < pos and name in cands:
+            return name
+    return None
+
+
+# --------------------------------------------------------------------------- salience
+
+def note_mentions(doc: Document, ms: list[Mention]) -> None:
+    sal = doc.salience
+    for m in ms:
+        if m.role != "actor":
+            continue
+        rec = sal.setdefault(m.actor, [0, 0])
+        rec[0] += 1
+        rec[1] = m.start
+        if m.kind == "bloc":
+            doc.blocs_seen.append((m.end, m.actor))
+        if m.kind == "firm":
+            doc.firms_seen.append((m.end, m.actor))
+
+
+def light_note(doc: Document, i: int) -> None:
+    """Salience bookkeeping for a sentence without triggers (no clause analysis needed)."""
+    text = doc.text
+    sal = doc.salience
+    kinds = doc.rules.actor_kind
+    for m in doc.sent_mentions[i]:
+        if type(m) is tuple:
+            m_start, m_end, _, m_entries = m
+        else:
+            m_start, m_end, m_entries = m.start, m.end, m.entries
+        name = kind = None
+        for e in m_entries:
+            if e.kind in ("country", "demonym", "bloc", "firm", "metonym", "person"):
+                name = e.name
+                kind = kinds.get(name, "firm" if e.kind == "firm" else "country")
+                break
+            if e.kind == "coref":
+                name = resolve_bloc_coref(doc, e.extra, m_start)
+                kind = "bloc"
+                break
+            if e.kind == "blocker":
+                break
+        if not name:
+            continue
+        pre = text[max(0, m_start - 4):m_start]
+        if pre.endswith(("in ", "at ")):
+            continue
+        rec = sal.setdefault(name, [0, 0])
+        rec[0] += 1
+        rec[1] = m_start
+        if kind == "bloc":
+            doc.blocs_seen.append((m_end, name))
+        elif kind == "firm":
+            doc.firms_seen.append((m_end, name))

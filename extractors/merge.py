@@ -1,0 +1,98 @@
+"""Within-document merge of candidates and finishing them into ``Event``s.
+
+One event per distinct (type, parties) and compatible date (extractors.identity, window 0):
+an article that mentions the same pact three times yields it once, with the clearest evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .attributes import dateline_place
+from .document import Candidate, Document
+from .identity import WITHIN_DOCUMENT_WINDOW, same_event
+from .mentions import is_firm
+from .model import Event
+
+__all__ = ["add", "finish"]
+
+
+def add(doc: Document, c: Candidate) -> None:
+    """Add a candidate: summits inherit a date from context, then it merges into an earlier
+    event of the document or becomes a new one."""
+    if c.type == "summit" and c.inherit and c.sidelines:
+        src = next((e for e in reversed(doc.events) if e.type == "summit" and e.date), None)
+        if src is not None:
+            c.date, c.date_text, c.inherit = src.date, src.date_text, False
+            c.location = c.location or src.location
+            c.status = c.status or src.status
+    if c.type == "summit" and c.inherit and c.status in (None, "held"):
+        src = None
+        if src is None:
+            src = next((e for e in reversed(doc.events)
+                        if e.date and c.sent_idx - e.sent_idx <= 2
+                        and (e.parties == c.parties or (e.type == "summit" and e.parties & c.parties))), None)
+        if src is not None:
+            c.date, c.date_text = src.date, src.date_text
+            if not c.location:
+                c.location = src.location
+        if c.status is None and c.date:
+            c.status = "held"
+    if c.type == "summit" and c.status is None and c.date and doc.pub:
+        c.status = "planned" if c.date > doc.pub.isoformat()[:len(c.date)] else "held"
+    c.order = doc.order
+    doc.order += 1
+    for e in doc.events:
+        if not same_event(e.type, e.parties, e.date, c.type, c.parties, c.date, WITHIN_DOCUMENT_WINDOW):
+            continue
+        if e.location and c.location and e.location != c.location and not (c.rule.endswith("/coref") and c.date is None):
+            continue
+        # merge c into e
+        if c.date and (not e.date or len(c.date) > len(e.date)):
+            e.date, e.date_text = c.date, c.date_text
+        if e.status is None and c.status:
+            e.status = c.status
+        if e.location is None and c.location:
+            e.location = c.location
+        if c.explicit > e.explicit and c.confidence > e.confidence:
+            e.ev_start, e.ev_end, e.sent_idx, e.explicit, e.rule = c.ev_start, c.ev_end, c.sent_idx, c.explicit, c.rule
+        e.confidence = max(e.confidence, c.confidence)
+        if e.type == "partnership":
+            doc.last_partnership, doc.last_ref_sentence = e, c.sent_idx
+        return
+    doc.events.append(c)
+    if c.type == "partnership":
+        doc.last_partnership, doc.last_ref_sentence = c, c.sent_idx
+
+
+def finish(doc: Document) -> list[Event]:
+    """The document's events, in text order; a same-day or previous-day signing or meeting
+    without a place takes the dateline's place."""
+    out = []
+    pub_iso = doc.pub.isoformat() if doc.pub else None
+    for e in doc.events:
+        loc = e.location
+        if (loc is None and doc.dateline and pub_iso and e.date and len(e.date) == 10
+                and e.status in ("signed", "held", "extended")
+                and not any(is_firm(doc, p) for p in e.parties)):
+            try:
+                gap = (doc.pub - dt.date.fromisoformat(e.date)).days
+            except ValueError:
+                gap = 99
+            if 0 <= gap <= 1:
+                loc = dateline_place(doc)
+        out.append(Event(
+            type=e.type,
+            parties=sorted(e.parties),
+            status=e.status,
+            date=e.date,
+            date_text=e.date_text if e.date else None,
+            location=loc,
+            evidence=doc.text[e.ev_start:e.ev_end],
+            evidence_start=e.ev_start,
+            evidence_end=e.ev_end,
+            confidence=e.confidence,
+            rule=e.rule,
+        ))
+    out.sort(key=lambda ev: (ev.evidence_start, ev.type, ev.parties, ev.date or ""))
+    return out

@@ -1,0 +1,393 @@
+"""The parties of a trigger.
+
+Claims first (names modifying the trigger, "with"-lists, "between"-lists, pair phrases), then
+the trigger's subject and tail, the strategy that turns them into party sets (explicit, between,
+with, list, each, coreference), and the settling of each set: pair phrases, bloc expansion,
+completion of a single named party, the firm filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .attributes import pick_date
+from .clauses import WORD
+from .dates import DateMention
+from .document import Candidate, Document, Mention, Trigger
+from .mentions import is_firm
+from .sentences import Sentence
+
+__all__ = ["Claims", "claims", "PartyPlan", "plan_parties", "settle_parties", "is_definite", "pair_ref", "complete",
+           "expand", "firm_filter", "zero_party_ref"]
+
+_PAIR_NUMBERS = {"two": 2, "both": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
+
+
+@dataclass(slots=True)
+class Claims:
+    """What trigger k claimed of the sentence's actors."""
+
+    mods: list[Mention]  # names right before the trigger ("the Canada-EU agreement")
+    groups: list[tuple[list[Mention], tuple[int, int]]]  # with-groups and each group's date range
+    between: list[Mention]  # a between/among group
+    pair_n: int  # size named by a pair phrase in the zone ("the two countries"), else 0
+
+
+@dataclass(slots=True)
+class PartyPlan:
+    """The party sets of one trigger (each with its date and strategy) and its summit hosts."""
+
+    sets: list[tuple[frozenset, DateMention | None, str]]
+    mod_places: list[Mention]  # metonym modifiers of a summit: its place ("the Brussels summit")
+    hosts: set[str]
+    venue_hosts: set[str]
+
+
+# --------------------------------------------------------------------------- claims
+
+def claims(doc: Document, k: int, t: Trigger, actors: list[Mention], zone: tuple[int, int], seg_start: int) -> Claims:
+    """Modifier actors, with-groups, between-group and pair size of trigger k (claimed actors get
+    ``claimed = k``)."""
+    P = doc.rules.patterns
+    text = doc.text
+    za, zb = zone
+    mods: list[Mention] = []
+    # modifiers: actors right before the trigger ("the Canada-EU agreement", "the UK deal")
+    j = t.start
+    chain = [m for m in actors if m.end <= t.start and m.start >= seg_start and m.claimed == -1]
+    chain.sort(key=lambda m: m.end, reverse=True)
+    for m in chain:
+        gap = text[m.end:j]
+        if not mods:
+            ok = P.modifier_gap.fullmatch(gap)
+        else:
+            ok = gap in ("-", "–", "/", " and ", "-and-")
+        if not ok:
+            break
+        if t.pseudo:
+            break
+        mods.append(m)
+        j = m.start
+    for m in mods:
+        m.claimed = k
+    # with / between groups after the trigger in its zone
+    groups: list[tuple[list[Mention], tuple[int, int]]] = []
+    between: list[Mention] = []
+    after = [m for m in actors if za <= m.start < zb and m.claimed == -1]
+    for wm in P.with_word.finditer(text[za:zb]):
+        wpos = za + wm.end()
+        if wm.group(1) == "to" and (za + wm.start() != t.end + 1 or not t.term.endswith("ies")):
+            continue
+        if wpos < t.start and wm.group(1) != "with":
+            continue
+        grp: list[Mention] = []
+        cur = wpos
+        for m in after:
+            if m.start < wpos or m.claimed != -1:
+                continue
+            gap = text[cur:m.start]
+            limit = P.with_first_gap if not grp else P.with_next_gap
+            if limit.fullmatch(gap) or (not grp and P.the_gap.fullmatch(gap)):
+                grp.append(m)
+                cur = m.end
+            else:
+                break
+        if not grp:
+            continue
+        for m in grp:
+            m.claimed = k
+        if wm.group(1) in ("between", "among"):
+            between.extend(grp)
+        else:
+            # the group's date range: up to the next "with" or the zone end
+            groups.append((grp, (grp[-1].end, zb)))
+    # limit each group's date range to before the next group
+    fixed = []
+    for n, (g, (a, b)) in enumerate(groups):
+        nb = groups[n + 1][0][0].start if n + 1 < len(groups) else b
+        fixed.append((g, (a, nb)))
+    # pair phrases in the zone ("the two countries", "both nations")
+    pair_n = 0
+    for pm in P.pair_phrase.finditer(text, za, zb):
+        num = pm.group("num").lower() if pm.group("num") else "two"
+        pair_n = _PAIR_NUMBERS.get(num, 2)
+        if pm.group(0).lower().startswith("both"):
+            pair_n = 2
+        break
+    return Claims(mods, fixed, between, pair_n)
+
+
+# --------------------------------------------------------------------------- strategy
+
+def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[Trigger], actors: list[Mention],
+                 cl: Claims, ext_a: int, ext_b: int, seg_a: int, zone_dates: list[tuple[DateMention, bool]],
+                 date_pick: DateMention | None, status: str | None, cands: list[Candidate]) -> PartyPlan:
+    """Subject, tail and claims of trigger t turned into party sets."""
+    R = doc.rules
+    P = R.patterns
+    text = doc.text
+    mods, groups, between, pair_n = cl.mods, cl.groups, cl.between, cl.pair_n
+    subj_a = min(ext_a, seg_a)
+    subj = [m for m in actors if subj_a <= m.start < t.start and m.claimed == -1]
+    if subj and P.reported.search(doc.lower, subj[-1].end, t.start) and (
+            is_definite(doc, t, s) or doc.lower[max(s.start, t.start - 12):t.start].rstrip().endswith("both")):
+        subj = []  # "the Estonian minister said the agreement ...": a speaker, not a party
+    nxt = min((x.start for x in triggers if x.start > t.start and x.seg == t.seg), default=ext_b)
+    tail = []
+    definite = is_definite(doc, t, s)
+    if not definite or t.type == "summit" and t.rule == "S-MET":
+        cur = t.end
+        for m in actors:
+            if m.start < t.end or m.start >= min(nxt, ext_b) or m.claimed != -1:
+                continue
+            gap = text[cur:m.start]
+            if not tail and (len(gap) > 80 or _has_punct(gap)):
+                break
+            if tail and not P.tail_gap.fullmatch(gap):
+                break
+            tail.append(m)
+            cur = m.end
+    explicit_names = lambda lst: {m.actor for m in lst}  # noqa: E731
+    mod_names = explicit_names(mods)
+    if mod_names and (len(mod_names) >= 2 or any(R.actor_kind.get(x) == "bloc" for x in mod_names)):
+        base = set(mod_names)  # "the Canada-EU agreement", "the Quad meeting", "the G7 summit"
+        subj = []
+    else:
+        base = explicit_names(subj) | mod_names
+    party_sets: list[tuple[frozenset, DateMention | None, str]] = []
+    if t.type == "summit":
+        # metonym modifiers of a summit are its place: "the Brussels summit"
+        mod_places = [m for m in mods if any(e.kind == "metonym" for e in m.entries) and m.surface in R.place_names]
+        for m in mod_places:
+            base.discard(m.actor)
+        hosts = {m.actor for m in tail + subj if P.hosting.match(text[m.end:m.end + 25]) or P.for_hosting.match(text[m.end:m.end + 20])}
+        # a leader who hosts takes part ("the president hosted ..."); a state that hosts is the venue
+        venue_hosts = {m.actor for m in tail + subj if m.actor in hosts and not any(e.kind == "person" for e in m.entries)}
+        all_blocs = {x for x in base if R.actor_kind.get(x) == "bloc"}
+        if all_blocs and all(R.actor_kind.get(x) == "bloc" for x in base - hosts):
+            venue_hosts = set(hosts)
+    else:
+        mod_places = []
+        hosts = set()
+        venue_hosts = set()
+    coref_main = None
+    own_subj = [m for m in subj if m.start >= seg_a]
+    if (definite and not mods and not between and not any(g for g, _ in groups) and not own_subj
+            and not pair_n):
+        if t.type == "partnership":
+            coref_main = cands[-1] if cands else zero_party_ref(doc, t, i, s)
+    if coref_main is not None:
+        party_sets.append((frozenset(coref_main.parties), date_pick, "coref"))
+    elif between:
+        ps = base | explicit_names(between)
+        party_sets.append((frozenset(ps), date_pick, "between"))
+    elif groups and any(g for g, _ in groups):
+        plural = t.term.endswith("s") and not t.term.endswith("ss") or len(groups) > 1
+        multi = bool(P.multi.search(text[max(s.start, t.start - 30):t.start]))
+        each = bool(P.each.search(text[ext_a:t.start])) and len(base) >= 2
+        gnames = [[m.actor for m in g] for g, _ in groups if g]
+        if each:
+            allw = {x for g in gnames for x in g}
+            for b0 in sorted(base):
+                party_sets.append((frozenset({b0} | allw), date_pick, "each"))
+        elif (plural or len(gnames) > 1) and not multi:
+            if not base:
+                comp = complete(doc, None, i, t, [], pair_n)
+                base = {comp} if comp else set()
+                strategy = "list+coref"
+            else:
+                strategy = "list"
+            real_groups = [x for x in groups if x[0]]
+            for (g, gd), names in zip(real_groups, gnames):
+                d = pick_date([x for x in zone_dates if gd[0] <= x[0].start < gd[1]], t, status)
+                if d is None and date_pick is not None and not any(
+                        a0 <= date_pick.start < b0 for _, (a0, b0) in real_groups):
+                    d = date_pick  # a date outside every group's range is shared by all of them
+                for w in names:
+                    party_sets.append((frozenset(base | {w}), d, strategy))
+        else:
+            party_sets.append((frozenset(base | {x for g in gnames for x in g}), date_pick, "with"))
+    else:
+        ps = set(base)
+        if len(ps) < 2:
+            ps |= explicit_names(tail)
+        party_sets.append((frozenset(ps), date_pick, "explicit"))
+    return PartyPlan(party_sets, mod_places, hosts, venue_hosts)
+
+
+def _has_punct(gap: str) -> bool:
+    return "," in gap or ";" in gap or ":" in gap
+
+
+def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, ps: frozenset, strat: str, plan: PartyPlan,
+                   pair_n: int, ms: list[Mention], segs, segs_in: list[int],
+                   cands: list[Candidate]) -> tuple[set, str, int, float] | None:
+    """One party set made final: venue hosts out, pair phrases and coreference, bloc expansion,
+    completion of a single party, the firm filter. Returns (parties, strategy, explicit count,
+    confidence penalty), or None when the set is not an event."""
+    R = doc.rules
+    text = doc.text
+    rest = set(ps) - plan.venue_hosts
+    ps = rest if t.type == "summit" and rest else set(ps)
+    explicit = len(ps)
+    conf_pen = 0.0
+    # pair phrases ("the two countries") and coreference
+    need = 3 if R.patterns.multi.search(text[max(s.start, t.start - 30):t.start]) and "trilateral" in text[max(s.start, t.start - 30):t.start].lower() else 2
+    if pair_n and len(ps) < need:
+        same = [c.parties for c in cands if len(c.parties) == pair_n and (not ps or ps & c.parties)]
+        ref = same[-1] if same else pair_ref(doc, pair_n, ps, t.type)
+        if ref:
+            ps |= set(ref)
+            strat += "+pair"
+            conf_pen += 0.1
+    ps = expand(doc, ps)
+    if t.type == "summit" and len(ps) == 1 and R.actor_kind.get(next(iter(ps))) == "bloc":
+        pass  # a bloc's own summit
+    elif len(ps) == 1:
+        allowed = [m for m in ms if any(segs[j][0] <= m.start < segs[j][1] and (segs[j][2] != "sub" or j in segs_in) for j in range(len(segs)))]
+        comp = complete(doc, next(iter(ps)), i, t, allowed, pair_n)
+        if not comp:
+            return None
+        ps.add(comp)
+        strat += "+coref"
+        conf_pen += 0.15
+    elif not ps:
+        same = [c for c in cands if c.type == t.type] or cands
+        ref = same[-1] if same else zero_party_ref(doc, t, i, s)
+        if not ref:
+            return None
+        ps = set(ref.parties)
+        strat = "coref"
+        conf_pen += 0.2
+    ps = firm_filter(doc, ps, t)
+    if ps is None:
+        return None
+    if t.type == "partnership" and len(ps) < 2:
+        return None
+    if t.type == "summit" and len(ps) < 2 and not (len(ps) == 1 and R.actor_kind.get(next(iter(ps))) == "bloc"):
+        return None
+    return ps, strat, explicit, conf_pen
+
+
+# --------------------------------------------------------------------------- pieces
+
+def expand(doc: Document, ps: set) -> set:
+    """A bloc with members (AUKUS, the Quad) stands for its members."""
+    out = set()
+    for p in ps:
+        mem = doc.rules.bloc_members.get(p)
+        if mem:
+            out |= set(mem)
+        else:
+            out.add(p)
+    return out
+
+
+def firm_filter(doc: Document, ps: set, t: Trigger) -> set | None:
+    """Firms deal with firms: two firms or more make a firms-only partnership (never a summit);
+    one firm among states is dropped."""
+    firms = {p for p in ps if is_firm(doc, p)}
+    if len(firms) >= 2:
+        return firms if t.type == "partnership" else None
+    if firms:
+        rest = ps - firms
+        return rest
+    return ps
+
+
+def pair_ref(doc: Document, n: int, explicit: set, typ: str | None = None) -> frozenset | None:
+    """The parties of the latest event with n parties (sharing one with ``explicit`` if given)."""
+    evs = doc.events
+    if typ:
+        for e in reversed(evs):
+            if e.type == typ and len(e.parties) == n and (not explicit or explicit & e.parties):
+                return e.parties
+    for e in reversed(evs):
+        if len(e.parties) == n and (not explicit or explicit & e.parties):
+            return e.parties
+    if explicit:
+        for e in reversed(evs):
+            if len(e.parties) == n:
+                return e.parties
+    return None
+
+
+def complete(doc: Document, p: str | None, i: int, t: Trigger, ms: list[Mention], pair_n: int) -> str | None:
+    """The counterpart of a single named party (or the subject of a bare list)."""
+    R = doc.rules
+    kinds = R.actor_kind
+    firm_mode = p is not None and kinds.get(p, "firm") == "firm"
+    if firm_mode:
+        # "The company said it had suspended ... with X": the most recent other firm
+        for pos, f in reversed(doc.firms_seen):
+            if f != p:
+                return f
+        return None
+    # 1. other actors in the same sentence (outside subordinate clauses)
+    others = {m.actor for m in ms if m.role == "actor" and m.actor != p and kinds.get(m.actor) != "firm"}
+    if p is not None and len(others) == 1:
+        return next(iter(others))
+    # 2./3. the most recent event with p
+    if p is not None:
+        for e in reversed(doc.events):
+            if p in e.parties and len(e.parties) == 2:
+                o = next(iter(e.parties - {p}))
+                if not others or o in others:
+                    return o
+    # 4. running subject of the article
+    best = None
+    for a, (cnt, last) in doc.salience.items():
+        if a == p or kinds.get(a) == "firm" or a in R.bloc_members:
+            continue
+        key = (cnt, last)
+        if best is None or key > best[0]:
+            best = (key, a)
+    if best and best[0][0] >= 2:
+        return best[1]
+    return None
+
+
+def is_definite(doc: Document, t: Trigger, s: Sentence) -> bool:
+    """"the pact", "their agreement": the trigger refers back to a known pact."""
+    if t.pseudo:
+        return True
+    P = doc.rules.patterns
+    words = WORD.findall(doc.lower[max(s.start, t.start - 50):t.start])[-4:]
+    for w in reversed(words):
+        if w in P.definite:
+            return True
+        if w in P.indefinite_stop or w in doc.rules.negation:
+            return False
+    return False
+
+
+def zero_party_ref(doc: Document, t: Trigger, i: int, s: Sentence) -> Candidate | None:
+    """The earlier event a trigger without named parties refers to ("It was extended", "the
+    summit"), or None."""
+    P = doc.rules.patterns
+    if t.pseudo == "pronoun":
+        lp = doc.last_partnership
+        if lp is not None and i - doc.last_ref_sentence <= 2:
+            return lp
+        return None
+    words = WORD.findall(doc.lower[max(s.start, t.start - 50):t.start])[-4:]
+    definite = False
+    for w in reversed(words):
+        if w in P.definite:
+            definite = True
+            break
+        if w in P.indefinite:
+            break
+    if not definite:
+        return None
+    if t.type == "partnership":
+        for e in doc.events:
+            if e.type == "partnership" and e.explicit >= 2:
+                return e
+        return None
+    if doc.conference_summit:
+        return None
+    for e in reversed(doc.events):
+        if e.type == "summit":
+            return e
+    return None
