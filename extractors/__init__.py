@@ -6,7 +6,8 @@ Public API::
     events = extract(text, published=datetime.date(2025, 6, 10))
 
 Rules live in versioned data files under ``extractors/data`` and are loaded once at
-import; ``RULESET_VERSION`` is derived from a hash of those files.
+import; ``RULESET_VERSION`` is derived from a hash of those files, of the extractor's own
+modules and of the installed pycountry version (see ``extractors.rules.compute_version``).
 """
 
 from __future__ import annotations
@@ -19,5 +20,5 @@ from .rules import get_rules
 
 __all__ = ["extract", "Event", "RULESET_VERSION", "RuleDataError", "errors", "scoring"]
 
-#: version of the rule data ("rules-<12 hex of sha256 over the data files>")
+#: version of the rules ("rules-<12 hex of sha256 over the data files, the source and pycountry's version>")
 RULESET_VERSION: str = get_rules().version

@@ -2,8 +2,9 @@
 event's state is given all its mentions. Pure functions; ``warehouse.eventlog`` applies them.
 
 Rules (also in the README):
-1. Two mentions can only be one event if their ``type`` and sorted ``parties`` are equal.
-2. Their dates must be compatible: either is missing; or one contains the other ("2025-06" and
+1-2. "The same event" is defined once, in ``extractors.identity`` (shared with the extractor's
+   within-document merge, which uses window 0): two mentions can only be one event if their
+   ``type`` and sorted ``parties`` are equal, and their dates must be compatible: either is missing; or one contains the other ("2025-06" and
    "2025-06-23", "2024" and "2024-11"); or the two date ranges lie within a window of each other
    (92 days for partnerships, whose target dates slip; 31 days for summits, so two summits of the
    same parties months apart stay two events).
@@ -19,14 +20,17 @@ Rules (also in the README):
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-WINDOW_DAYS = {"partnership": 92, "summit": 31}
+from extractors.identity import WINDOW_DAYS, contains, date_distance, date_range, dates_compatible, parties_key, window_days
+
+__all__ = ["WINDOW_DAYS", "STATUS_RANK", "PRECISION", "parties_key", "precision", "date_range", "date_distance",
+           "contains", "compatible", "match_score", "make_event_id", "Mention", "EventState", "fold", "choose_event"]
+
 STATUS_RANK = {
     "partnership": {None: 0, "planned": 1, "negotiating": 2, "signed": 3, "extended": 4, "suspended": 5,
                     "cancelled": 5},
@@ -35,54 +39,13 @@ STATUS_RANK = {
 PRECISION = {4: "year", 7: "month", 10: "day"}
 
 
-def parties_key(parties: Iterable[str]) -> str:
-    return "|".join(sorted(set(parties)))
-
-
 def precision(d: str | None) -> str | None:
     return PRECISION.get(len(d)) if d else None
 
 
-def date_range(d: str | None) -> tuple[date, date] | None:
-    """The first and last day a partial date can mean."""
-    if not d:
-        return None
-    try:
-        if len(d) == 4:
-            y = int(d)
-            return date(y, 1, 1), date(y, 12, 31)
-        if len(d) == 7:
-            y, m = int(d[:4]), int(d[5:7])
-            return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])
-        day = date.fromisoformat(d[:10])
-        return day, day
-    except ValueError:
-        return None
-
-
-def date_distance(a: str | None, b: str | None) -> int | None:
-    """Days between two partial dates' ranges (0 when they overlap); None when either is missing."""
-    ra, rb = date_range(a), date_range(b)
-    if ra is None or rb is None:
-        return None
-    if ra[1] < rb[0]:
-        return (rb[0] - ra[1]).days
-    if rb[1] < ra[0]:
-        return (ra[0] - rb[1]).days
-    return 0
-
-
-def contains(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and (a.startswith(b) or b.startswith(a))
-
-
 def compatible(event_type: str, a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return True
-    if contains(a, b):
-        return True
-    dist = date_distance(a, b)
-    return dist is not None and dist <= WINDOW_DAYS.get(event_type, 31)
+    """Dates of one event across articles: extractors.identity with the type's window."""
+    return dates_compatible(a, b, window_days(event_type))
 
 
 def match_score(event_type: str, mention_date: str | None, event_date: str | None) -> tuple | None:
