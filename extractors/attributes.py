@@ -70,6 +70,13 @@ def pick_date(zone_dates: list[tuple[DateMention, bool]], t: Trigger, status: st
 
 def location(doc: Document, t: Trigger, ms: list[Mention], a: int, b: int, segs, mod_places: list[Mention],
              hosts: set[str], zone_status_cues: list[Cue]) -> str | None:
+    """Where the event happens; a building stands for its city ("the White House": Washington)."""
+    loc = _location(doc, t, ms, a, b, segs, mod_places, hosts, zone_status_cues)
+    return doc.rules.venue_city.get(loc, loc) if loc else loc
+
+
+def _location(doc: Document, t: Trigger, ms: list[Mention], a: int, b: int, segs, mod_places: list[Mention],
+              hosts: set[str], zone_status_cues: list[Cue]) -> str | None:
     text = doc.text
     if mod_places:
         return mod_places[0].place or mod_places[0].surface

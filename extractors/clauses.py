@@ -38,6 +38,8 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
     leader = bool(cats_in("LEAD")) or any(m.head for m in ms if m.role == "actor")
     mountain = bool(cats_in("MOUNT"))
     conference = bool(cats_in("CONF"))
+    phone = bool(cats_in("PHONE"))
+    officials = cats_in("OFFICIAL")
     out: list[Trigger] = []
     # longest trigger cue wins at overlapping positions
     tc = longest([(c.start, c.end, c) for c in trig_cues])
@@ -68,10 +70,12 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             # capitalised name of a non-defence programme ("Pacific Partnership")
             out.append(Trigger(a, b, "partnership", td.id, term, td.confidence))
         else:
-            if mountain:
-                continue
+            if mountain or phone:
+                continue  # a mountain's summit; leaders on the phone
             if td.needs_leaders and not leader:
                 continue
+            if td.needs_leaders and any(o.end <= a for o in officials):
+                continue  # ministers, envoys and officials meeting (even a president) is not a summit
             if td.verb and not meet_ok(doc, b, s, ms):
                 continue
             if td.id == "S-MEETING" and P.meeting_of.match(text[b:b + 40]):

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from .pubdate import PubDate
 from .rules import RuleSet
 
 __all__ = ["DateMention", "find_dates", "resolve"]
@@ -211,8 +212,11 @@ def _safe_date(y: int, m: int, d: int) -> dt.date | None:
         return None
 
 
-def resolve(d: DateMention, pub: dt.date | None, future: bool | None) -> str | None:
-    """Resolve a mention to YYYY-MM-DD / YYYY-MM / YYYY. None when it cannot be resolved."""
+def resolve(d: DateMention, pub: "dt.date | PubDate | None", future: bool | None) -> str | None:
+    """Resolve a mention to YYYY-MM-DD / YYYY-MM / YYYY. None when it cannot be resolved.
+
+    A publication date known only to the month (or year) resolves relative expressions only as
+    far as it allows: a weekday or "yesterday" gives the month, never an invented day."""
     if d.excluded:
         return None
     if d.kind == "year":
@@ -226,6 +230,10 @@ def resolve(d: DateMention, pub: dt.date | None, future: bool | None) -> str | N
         return f"{d.year:04d}"
     if pub is None:
         return None
+    if isinstance(pub, PubDate):
+        if pub.precision != "day":
+            return _resolve_partial(d, pub, future)
+        pub = pub.as_date()
     y, mo = pub.year, pub.month
     if d.kind == "deictic":
         delta = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}[d.unit]
@@ -299,3 +307,42 @@ def resolve(d: DateMention, pub: dt.date | None, future: bool | None) -> str | N
             return f"{(y if mo <= start + 2 else y + 1):04d}"
         return f"{(y if mo >= start else y - 1):04d}"
     return None
+
+
+def _resolve_partial(d: DateMention, pub: PubDate, future: bool | None) -> str | None:
+    """Relative expressions against a publication date known to the month or the year only."""
+    y, mo = pub.year, pub.month
+    if mo is None:  # year only: what needs a month or a day cannot resolve
+        if d.kind == "rel" and d.unit == "year":
+            return f"{y + {'last': -1, 'this': 0, 'next': 1}[d.rel]:04d}"
+        if d.kind == "season" and d.rel == "this":
+            return f"{y:04d}"
+        if d.kind in ("month", "monthday") and "last" not in d.prep and "next" not in d.prep:
+            if d.kind == "monthday":
+                x = _safe_date(y, d.month, d.day)
+                return x.isoformat() if x else None
+            return f"{y:04d}-{d.month:02d}"
+        return None
+    if d.kind in ("deictic", "weekday"):
+        return f"{y:04d}-{mo:02d}"  # the day is unknown; "next Friday" might even cross a month end
+    if d.kind == "rel" and d.unit in ("week", "weekend"):
+        return f"{y:04d}-{mo:02d}"
+    if d.kind == "monthday":
+        mid = pub.midpoint()
+        cands = [x for x in (_safe_date(y + k, d.month, d.day) for k in (-1, 0, 1)) if x]
+        if not cands:
+            return None
+        same_month = [x for x in cands if (x.year, x.month) == (y, mo)]
+        if same_month:
+            return same_month[0].isoformat()
+        if future:
+            fut = [x for x in cands if x >= mid]
+            best = min(fut) if fut else min(cands, key=lambda x: abs((x - mid).days))
+        elif future is False:
+            past = [x for x in cands if x <= mid]
+            best = max(past) if past else min(cands, key=lambda x: abs((x - mid).days))
+        else:
+            best = min(cands, key=lambda x: abs((x - mid).days))
+        return best.isoformat()
+    # months, seasons, "last year", "next month": the month is enough
+    return resolve(d, pub.midpoint(), future)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .pubdate import PubDate
 from .rules import RuleSet
 from .sentences import Sentence
 
@@ -76,7 +77,7 @@ class Document:
 
     text: str
     lower: str  # same length as text (see safe_lower): offsets are shared
-    pub: dt.date | None
+    pub: PubDate | None  # known to the day, the month, or not at all
     rules: RuleSet
     # layout
     sents: list[Sentence] = field(default_factory=list)
@@ -108,7 +109,7 @@ def safe_lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-def new_document(text: str, pub: dt.date | None, rules: RuleSet) -> Document:
+def new_document(text: str, pub: PubDate | None, rules: RuleSet) -> Document:
     return Document(text=text, lower=safe_lower(text), pub=pub, rules=rules)
 
 

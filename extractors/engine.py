@@ -26,26 +26,48 @@ from .dates import DateMention, find_dates
 from .document import Document, Mention, new_document, set_layout
 from .mentions import actor_mentions, find_cues, light_note, note_mentions, place_in_sentences, resolve_mentions
 from .merge import add, finish
+from .filter import apply as apply_filter
 from .model import Event
+from .pubdate import PubDate
 from .rules import RuleSet, get_rules
 from .sentences import Sentence, split_sentences
 
-__all__ = ["extract", "extract_with_rules"]
+__all__ = ["extract", "extract_with_rules", "extract_candidates"]
 
 
-def extract(text: str, published: dt.date | None) -> list[Event]:
-    """Extract partnership and summit events from one article (see EVENTS.md)."""
+Published = "dt.date | PubDate | str | None"
+
+
+def extract(text: str, published: Published = None) -> list[Event]:
+    """Extract partnership and summit events from one article (see docs/EVENTS.md).
+
+    ``published`` is the publication date: a ``date``, a ``PubDate``, or "YYYY-MM-DD" / "YYYY-MM"
+    / "YYYY"; known only to the month (or not at all), relative dates resolve only as far as it
+    allows. The rules propose candidates; the candidate filter keeps those it trusts and gives
+    each its confidence (extractors.filter)."""
     return extract_with_rules(text, published, get_rules())
 
 
-def extract_with_rules(text: str, published: dt.date | None, rules: RuleSet) -> list[Event]:
+def extract_candidates(text: str, published: Published = None, rules: RuleSet | None = None) -> list[Event]:
+    """What the rules propose, before the candidate filter (for training and inspection)."""
+    rules = rules or get_rules()
     if not isinstance(text, str) or not text.strip():
         return []
-    if published is not None and not isinstance(published, dt.date):
-        published = None
-    if isinstance(published, dt.datetime):
-        published = published.date()
-    return _run(new_document(text, published, rules))
+    return _run(new_document(text, _pubdate(published), rules))
+
+
+def extract_with_rules(text: str, published: Published, rules: RuleSet) -> list[Event]:
+    events = extract_candidates(text, published, rules)
+    if not events:
+        return events
+    return apply_filter(events, text, rules.filter_model, rules.actor_kind)
+
+
+def _pubdate(published) -> PubDate | None:
+    try:
+        return PubDate.parse(published)
+    except ValueError:
+        return None  # an unusable date is no date: extraction never fails on metadata
 
 
 def _run(doc: Document) -> list[Event]:

@@ -104,6 +104,7 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
     if not desc_pos and not suf_end:
         return []
     rx = (P.firm_by_descriptor, P.firm_by_suffix)
+    legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
     out = []
     names: dict[str, str] = {}
 
@@ -143,8 +144,8 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
             if _known_surface(doc, n) or toks[0] in P.firm_bad_start:
                 continue
             canon = P.legal_form.sub("", n).strip()
-            if not canon or _known_surface(doc, canon):
-                continue
+            if not canon or _known_surface(doc, canon) or canon.rstrip(".") in legal_forms:
+                continue  # "Rheinmetall AG" after the known "Rheinmetall": the legal form is never a party
             b = m.start("n") + len(m.group("n").rstrip(".,"))
             a = b - len(n)
             if text[a:b] != n:

@@ -39,7 +39,9 @@ def add(doc: Document, c: Candidate) -> None:
         if c.status is None and c.date:
             c.status = "held"
     if c.type == "summit" and c.status is None and c.date and doc.pub:
-        c.status = "planned" if c.date > doc.pub.isoformat()[:len(c.date)] else "held"
+        pub_iso = doc.pub.isoformat()
+        n = min(len(c.date), len(pub_iso))  # compare only as far as both are known
+        c.status = "planned" if c.date[:n] > pub_iso[:n] else "held"
     c.order = doc.order
     doc.order += 1
     for e in doc.events:
@@ -69,14 +71,15 @@ def finish(doc: Document) -> list[Event]:
     """The document's events, in text order; a same-day or previous-day signing or meeting
     without a place takes the dateline's place."""
     out = []
-    pub_iso = doc.pub.isoformat() if doc.pub else None
+    pub_day = doc.pub.as_date() if doc.pub else None
+    pub_iso = pub_day.isoformat() if pub_day else None
     for e in doc.events:
         loc = e.location
         if (loc is None and doc.dateline and pub_iso and e.date and len(e.date) == 10
                 and e.status in ("signed", "held", "extended")
                 and not any(is_firm(doc, p) for p in e.parties)):
             try:
-                gap = (doc.pub - dt.date.fromisoformat(e.date)).days
+                gap = (pub_day - dt.date.fromisoformat(e.date)).days
             except ValueError:
                 gap = 99
             if 0 <= gap <= 1:

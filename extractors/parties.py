@@ -155,6 +155,12 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     else:
         base = explicit_names(subj) | mod_names
     party_sets: list[tuple[frozenset, DateMention | None, str]] = []
+    owners = bloc_owners(doc, s, t, actors) if t.type == "summit" else set()
+    if owners and not between and not any(g for g, _ in groups) and not any(
+            R.actor_kind.get(m.actor) != "bloc" for m in mods):
+        # a bloc's own summit ("the G7 summit", "a summit of the Arab League and the OIC", "NATO
+        # leaders ... their summit"): the blocs are its parties, not the states around them
+        return PartyPlan([(frozenset(owners), date_pick, "bloc")], [], set(), set())
     if t.type == "summit":
         # metonym modifiers of a summit are its place: "the Brussels summit"
         mod_places = [m for m in mods if any(e.kind == "metonym" for e in m.entries) and m.surface in R.place_names]
@@ -271,6 +277,49 @@ def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, ps: frozenset
 
 # --------------------------------------------------------------------------- pieces
 
+def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -> set[str]:
+    """The blocs a summit noun belongs to: "summit of the A (and the B)", "A('s) (annual) summit",
+    "A leaders ... their summit". Empty when the summit is not a bloc's own."""
+    if t.rule not in ("S-SUMMIT", "S-MEETING"):
+        return set()
+    P = doc.rules.patterns
+    kinds = doc.rules.actor_kind
+    text = doc.text
+    blocs = [m for m in actors if m.role == "actor" and kinds.get(m.actor) == "bloc"]
+    if not blocs:
+        return set()
+    owners: list[str] = []
+    after = P.summit_of.match(text, t.end, s.end)
+    if after:
+        pos = after.end()
+        for m in blocs:
+            if m.start < pos:
+                continue
+            if m.start != pos:
+                break
+            owners.append(m.actor)
+            j = P.bloc_join.match(text, m.end, s.end)
+            if not j:
+                break
+            pos = j.end()
+        if not owners and P.bloc_coref_word.match(text, after.end(), s.end):
+            before = {m.actor for m in blocs if m.end <= t.start}
+            if len(before) == 1:
+                owners = list(before)  # "a summit of the bloc", the bloc named earlier in the sentence
+    if not owners:
+        for m in reversed(blocs):
+            if m.end > t.start:
+                continue
+            if P.bloc_summit_gap.fullmatch(text, m.end, t.start):
+                owners.append(m.actor)
+            break
+    if not owners and P.their_summit.search(text, max(s.start, t.start - 40), t.start):
+        before = {m.actor for m in blocs if m.end <= t.start}
+        if len(before) == 1:
+            owners = list(before)
+    return set(owners)
+
+
 def expand(doc: Document, ps: set) -> set:
     """A bloc with members (AUKUS, the Quad) stands for its members."""
     out = set()
@@ -284,14 +333,14 @@ def expand(doc: Document, ps: set) -> set:
 
 
 def firm_filter(doc: Document, ps: set, t: Trigger) -> set | None:
-    """Firms deal with firms: two firms or more make a firms-only partnership (never a summit);
-    one firm among states is dropped."""
+    """Firms deal with firms, and with governments: two firms or more make a firms-only
+    partnership; a firm and a government make one too ("Lithuania and Rheinmetall signed an
+    MoU"). A summit is never a firm's: its firms are dropped."""
     firms = {p for p in ps if is_firm(doc, p)}
     if len(firms) >= 2:
         return firms if t.type == "partnership" else None
-    if firms:
-        rest = ps - firms
-        return rest
+    if firms and t.type == "summit":
+        return ps - firms
     return ps
 
 

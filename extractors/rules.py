@@ -24,7 +24,11 @@ __all__ = ["RuleSet", "Patterns", "load_rules", "get_rules", "DATA_DIR", "DATA_F
 
 SOURCE_DIR = Path(__file__).resolve().parent
 DATA_DIR = SOURCE_DIR / "data"
-DATA_FILES = ("actors.toml", "countries.tsv", "dates.toml", "patterns.toml", "triggers.toml")
+DATA_FILES = ("actors.toml", "countries.tsv", "dates.toml", "patterns.toml", "triggers.toml", "filter.json")
+#: what the rules propose depends on all but the trained filter: the filter records this version so
+#: that a rule change without retraining is caught (tests/extractors/test_extr_eval_floor.py)
+CANDIDATE_DATA_FILES = DATA_FILES[:-1]
+CANDIDATE_SOURCE_EXCLUDED = frozenset({"filter.py"})
 #: modules of the package that do not take part in extraction (their edits keep the version)
 SOURCE_EXCLUDED = frozenset({"eval.py", "scoring.py"})
 
@@ -136,12 +140,15 @@ def _read_or_none(p: Path) -> bytes | None:
         return None
 
 
-def compute_version(data_dir: Path = DATA_DIR, source_dir: Path = SOURCE_DIR) -> str:
+def compute_version(data_dir: Path = DATA_DIR, source_dir: Path = SOURCE_DIR, candidates_only: bool = False) -> str:
     """Version over the data files of ``data_dir``, the extractor's source in ``source_dir`` and the
-    installed pycountry version."""
+    installed pycountry version. ``candidates_only``: what the rules propose, leaving out the
+    trained filter (its weights and its code)."""
     data_dir, source_dir = Path(data_dir), Path(source_dir)
-    return version_of(((n, _read_or_none(data_dir / n)) for n in DATA_FILES),
-                      ((p.name, _read_or_none(p)) for p in source_files(source_dir)),
+    files = CANDIDATE_DATA_FILES if candidates_only else DATA_FILES
+    sources = [p for p in source_files(source_dir) if not (candidates_only and p.name in CANDIDATE_SOURCE_EXCLUDED)]
+    return version_of(((n, _read_or_none(data_dir / n)) for n in files),
+                      ((p.name, _read_or_none(p)) for p in sources),
                       gazetteer_version())
 
 
@@ -203,6 +210,11 @@ class Patterns:
     meeting_of: re.Pattern
     named_summit: re.Pattern
     # parties
+    summit_of: re.Pattern
+    bloc_join: re.Pattern
+    bloc_coref_word: re.Pattern
+    bloc_summit_gap: re.Pattern
+    their_summit: re.Pattern
     tail_gap: re.Pattern
     hosting: re.Pattern
     for_hosting: re.Pattern
@@ -267,6 +279,9 @@ class RuleSet:
     firm_suffixes: list[str] = field(default_factory=list)
     legal_forms: list[str] = field(default_factory=list)
     np_negative: frozenset = frozenset()
+    venue_city: dict[str, str] = field(default_factory=dict)  # "White House" -> "Washington"
+    candidates_version: str = ""  # the version without the trained filter (see compute_version)
+    filter_model: Any = None  # extractors.filter.FilterModel, or None without data/filter.json
 
     def canonical(self, name: str) -> str:
         """Alias normalisation used by scoring: 'UK' -> 'United Kingdom'."""
@@ -563,10 +578,16 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         for nm in _check_strings(p["names"], where + ".names"):
             add(nm, Entry("person", p["country"], p["role"]), where)
 
-    places = _check_table(actors["places"], {"cities": (list, True)}, "actors.toml.places")
+    places = _check_table(actors["places"], {"cities": (list, True), "venues": (dict, True)}, "actors.toml.places")
     for c in _check_strings(places["cities"], "actors.toml.places.cities"):
         add(c, Entry("place", c), "actors.toml.places")
         place_names.setdefault(c, c)
+    # buildings and residences stand for their city as an event's location ("at the White House")
+    venue_city: dict[str, str] = {}
+    for venue, city in places["venues"].items():
+        if not isinstance(city, str) or not city.strip():
+            raise RuleDataError("E104", f"venue {venue!r} needs a city name", "actors.toml.places.venues")
+        venue_city[venue] = city
 
     blockers = _check_table(actors["blockers"], {"phrases": (list, True)}, "actors.toml.blockers")
     for bl in _check_strings(blockers["phrases"], "actors.toml.blockers.phrases"):
@@ -608,8 +629,10 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                 add_cue(term, "P" if kind == "partnership" else "S", t["id"], where)
 
     ctx = _check_table(triggers["context"], {"defence": (list, True), "not_defence": (list, True), "leaders": (list, True),
-                                              "mountain": (list, True), "conference": (list, True)}, "triggers.toml.context")
-    for key, cat in (("defence", "DEF"), ("not_defence", "NOTDEF"), ("leaders", "LEAD"), ("mountain", "MOUNT"), ("conference", "CONF")):
+                                              "mountain": (list, True), "conference": (list, True),
+                                              "phone": (list, True), "officials": (list, True)}, "triggers.toml.context")
+    for key, cat in (("defence", "DEF"), ("not_defence", "NOTDEF"), ("leaders", "LEAD"), ("mountain", "MOUNT"),
+                     ("conference", "CONF"), ("phone", "PHONE"), ("officials", "OFFICIAL")):
         for term in _check_strings(ctx[key], f"triggers.toml.context.{key}"):
             add_cue(term, cat, key, "triggers.toml.context")
 
@@ -695,8 +718,17 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         "future_cues": future_cues,
     })
 
+    from .filter import load_model
+
+    try:
+        filter_model = load_model(data_dir / "filter.json")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RuleDataError("E101", f"the trained filter does not load: {exc}", "filter.json") from None
     return RuleSet(
         version=compute_version(data_dir),
+        candidates_version=compute_version(data_dir, candidates_only=True),
+        venue_city=venue_city,
+        filter_model=filter_model,
         actor_ac=actor_ac,
         cue_ac=cue_ac,
         patterns=patterns,

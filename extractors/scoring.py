@@ -96,7 +96,10 @@ class Report:
     date_ok: int = 0
     location_ok: int = 0
     docs: int = 0
+    ignored: int = 0  # predictions that matched a gold document's `ignore` list: counted neither way
     details: list[dict] = field(default_factory=list)  # per document: fp, fn, attribute mismatches
+    # one (confidence, correct) pair per scored prediction, for reliability tables
+    outcomes: list[tuple[float, bool]] = field(default_factory=list)
 
     @property
     def overall(self) -> TypeScore:
@@ -137,7 +140,8 @@ def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterab
         did = doc["id"]
         gold = [dict(e) for e in doc.get("events", [])]
         pred = [_as_dict(e) for e in predicted.get(did, [])]
-        for e in gold + pred:
+        borderline = [dict(e) for e in doc.get("ignore", []) or []]
+        for e in gold + pred + borderline:
             e["_key"] = (e.get("type"), frozenset(normalise_party(p) for p in e.get("parties", [])))
         used = [False] * len(gold)
         det = {"id": did, "fp": [], "fn": [], "mismatch": []}
@@ -151,6 +155,10 @@ def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterab
                 if sc > best_score:
                     best, best_score = gi, sc
             ts = rep.by_type.setdefault(p.get("type"), TypeScore())
+            if best is None and any(b["_key"] == p["_key"] for b in borderline):
+                rep.ignored += 1  # EVENTS.md: predicting a borderline event counts neither way
+                continue
+            rep.outcomes.append((float(p.get("confidence") or 0.0), best is not None))
             if best is None:
                 ts.fp += 1
                 det["fp"].append(_brief(p))

@@ -1,0 +1,112 @@
+"""The candidate filter: a small logistic model over the rules' candidate events.
+
+The rules propose events (each with its rule id and evidence sentence); this filter scores each
+proposal by how much in it and its sentence supports it, and keeps those at or above the model's
+threshold. The score becomes the event's ``confidence``: calibrated on the ``tune`` half (out of
+fold), so "0.8" means about four in five such events were right there; ``validation`` reports how
+well that held (``defwatch eval``).
+
+The model is data (``extractors/data/filter.json``: weights by feature name, intercept, threshold),
+trained by ``eval/train_filter.py`` on ``tune`` only with scikit-learn; reading it needs nothing but
+this module, and ``RULESET_VERSION`` covers the file. Without the file, events pass unchanged.
+Pure functions, deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .model import Event
+
+__all__ = ["FilterModel", "features", "load_model", "apply", "MODEL_PATH"]
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "filter.json"
+SCHEMA = 1
+_TOKEN = re.compile(r"[a-z][a-z'-]+")
+_QUOTES = ('"', "“", "”")
+
+
+@dataclass(frozen=True)
+class FilterModel:
+    weights: Mapping[str, float]
+    intercept: float
+    threshold: float
+    meta: Mapping[str, object]
+
+    def score(self, feats: Mapping[str, float]) -> float:
+        z = self.intercept + sum(self.weights.get(k, 0.0) * v for k, v in feats.items())
+        return 1.0 / (1.0 + math.exp(-max(-35.0, min(35.0, z))))
+
+
+def _tokens(s: str) -> set[str]:
+    return set(_TOKEN.findall(s.lower()))
+
+
+def features(ev: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> dict[str, float]:
+    """What the filter sees of one candidate: its rule, shape, and the words of its sentence.
+
+    ``siblings`` is the number of candidates in the same document; ``actor_kind`` maps canonical
+    party names to country / bloc / firm (unknown names count as 'other')."""
+    f: dict[str, float] = {"bias:" + ev.type: 1.0}
+    rule = ev.rule or "none"
+    f["rule=" + rule] = 1.0
+    f["rule0=" + rule.split("/")[0]] = 1.0
+    f[f"status={ev.type}:{ev.status}"] = 1.0
+    n = len(ev.parties)
+    f[f"nparties={min(n, 4)}"] = 1.0
+    kinds = sorted({actor_kind.get(p, "other") for p in ev.parties})
+    f["kinds=" + "+".join(kinds)] = 1.0
+    f[f"date={ev.date_precision or 'none'}"] = 1.0
+    f["location=" + ("yes" if ev.location else "no")] = 1.0
+    words = len(ev.evidence.split())
+    f[f"evlen={min(words // 10, 6)}"] = 1.0
+    if any(q in ev.evidence for q in _QUOTES):
+        f["quote"] = 1.0
+    f[f"siblings={min(siblings, 6)}"] = 1.0
+    f["position=" + ("lead" if ev.evidence_start < max(400, len(text) // 5) else "body")] = 1.0
+    for t in _tokens(ev.evidence):
+        f["w=" + t] = 1.0
+        f[f"{ev.type}:w={t}"] = 1.0
+    head = text[: text.find("\n")] if "\n" in text[:300] else ""
+    for t in _tokens(head):
+        f["h=" + t] = 1.0
+    return f
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime_ns: int) -> FilterModel | None:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: filter schema {data.get('schema')!r}, expected {SCHEMA}")
+    return FilterModel({str(k): float(v) for k, v in data["weights"].items()}, float(data["intercept"]),
+                       float(data["threshold"]), data.get("meta", {}))
+
+
+def load_model(path: Path = MODEL_PATH) -> FilterModel | None:
+    """The shipped model, or None when there is none (events then pass unchanged)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return _load(str(path), st.st_mtime_ns)
+
+
+def apply(events: Iterable[Event], text: str, model: FilterModel | None, actor_kind: Mapping[str, str],
+          keep_all: bool = False) -> list[Event]:
+    """Score every candidate; keep those at or above the threshold (all of them with ``keep_all``,
+    for training), with the score as confidence."""
+    events = list(events)
+    if model is None:
+        return events
+    out = []
+    for ev in events:
+        p = model.score(features(ev, text, len(events), actor_kind))
+        if keep_all or p >= model.threshold:
+            out.append(replace(ev, confidence=round(p, 3)))
+    return out
