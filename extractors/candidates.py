@@ -54,6 +54,10 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             prev_same = [c for c in cands if c.type == t.type and c.status]
             if prev_same:
                 st = prev_same[-1].status
+        if t.type == "partnership" and st is None:
+            # a pact with no word of its state ("the deal", "ratify the agreement", "the treaty was
+            # meant to lapse") is mostly a reference, not an event: on tune 4 right, 14 wrong
+            continue
         fut = future(doc, st, ext_a, ext_b)
         if fut is False and st is None and future(doc, None, s.start, s.end):
             fut = True  # "... is expected to be one of the outcomes of the summit on June 23"
@@ -73,7 +77,7 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
                 date_text = d.text if date else None
             # location
             loc = None
-            if not any(is_firm(doc, p) for p in ps):
+            if t.rule != "S-VISIT" and not any(is_firm(doc, p) for p in ps):  # a state visit spans a country
                 loc = location(doc, t, ms, ext_a, ext_b, segs, plan.mod_places, plan.hosts, zone_status_cues)
             conf = t.conf + (0.05 if defence(doc, i) else 0) - conf_pen - (0.1 if st is None else 0) - (0.05 if date is None else 0)
             cands.append(Candidate(

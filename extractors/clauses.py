@@ -67,7 +67,14 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             np_text = " ".join(reversed(np_words))
             if any(w in R.np_negative for w in np_words) or any(n in np_text for n in R.np_negative if " " in n):
                 continue
-            # capitalised name of a non-defence programme ("Pacific Partnership")
+            if td.needs_defence_np and not _defence_words(R, low[max(s.start, a - 40):a]):
+                continue
+            # what the pact is about, right after it: "an agreement on the handling of asylum requests"
+            about = P.about_after.match(low, b, s.end)
+            if about and not _defence_words(R, about.group(0)):
+                words = WORD.findall(about.group(0))
+                if any(w in R.np_negative for w in words) or any(n in about.group(0) for n in R.np_negative if " " in n):
+                    continue
             out.append(Trigger(a, b, "partnership", td.id, term, td.confidence))
         else:
             if mountain or phone:
@@ -97,6 +104,10 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
         out.append(Trigger(st.start, st.end, "partnership", "P-PRONOUN", low[st.start:st.end], 0.6, pseudo="pronoun"))
         out.sort(key=lambda t: t.start)
     return out, dropped
+
+
+def _defence_words(R, span: str) -> bool:
+    return any(cat == "DEF" for _, (term, payload) in R.cue_ac.iter(span) for cat, _ in payload)
 
 
 def meet_ok(doc: Document, b: int, s: Sentence, ms: list[Mention]) -> bool:
@@ -150,6 +161,11 @@ def defence_ok(doc: Document, i: int, t: Trigger, s: Sentence) -> bool:
     """A partnership needs a defence context: its sentence or a neighbour, a recent partnership,
     or an anaphoric "similar pact" after one."""
     if defence(doc, i):
+        return True
+    # a defence firm of the gazetteer in the sentence is defence context itself ("Airbus, Thales
+    # and Leonardo signed a memorandum ..."); firms found by their descriptor are not known to be
+    if any(e.kind == "firm" and e.extra != "dynamic" for m in doc.sent_mentions[i] for e in
+           (m.entries if not isinstance(m, tuple) else m[3])):
         return True
     n = len(doc.sents)
     if (i > 0 and defence(doc, i - 1)) or (i + 1 < n and defence(doc, i + 1)):

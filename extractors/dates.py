@@ -24,7 +24,7 @@ class DateMention:
     start: int  # offsets in the searched string
     end: int
     text: str
-    kind: str  # weekday | monthday | monthyear | month | year | rel | season | deictic
+    kind: str  # weekday | monthday | monthyear | month | monthrel | year | rel | season | deictic
     prep: str  # lower-cased leading word(s), e.g. "in", "last", "late last"
     month: int = 0
     day: int = 0
@@ -52,6 +52,8 @@ class _Grammar:
             ("monthday", re.compile(rf"\b(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?{M}(?:,?\s+{Y}\b)?")),
             ("monthyear", re.compile(rf"\b(?:(?P<p>in|since|until|by|from|to|through|during|before|after|expire in|expires in)\s+)?{mod}?{M}\s+{Y}\b")),
             ("weekday", re.compile(rf"\b(?P<p>(?:(?:late|early)\s+)?(?:on\s+)?(?:last|next|this|on)?)\s*(?P<w>{wd})(?:\s+(?:morning|afternoon|evening|night))?\b", re.I)),
+            # "in May last year", "November next year": a month of a year given relative to publication
+            ("monthrel", re.compile(rf"\b(?:(?P<p>in|since|until|by|from|during|before|after|(?:in\s+)?(?:early|late|mid)[- ]?)\s*)?{M}\s+(?P<r>last|this|next)\s+year\b")),
             ("month", re.compile(rf"\b(?P<p>in|last|this|next|since|until|by|for|from|through|during|before|after|(?:in\s+)?(?:early|late|mid)[- ]?|earlier\s+in|later\s+in)\s*{M}(?!\s*\d)\b")),
             ("rel", re.compile(rf"\b(?P<p>{mod}?)(?P<r>last|this|next|the\s+coming|the\s+following)\s+(?P<u>year|month|week|weekend)\b", re.I)),
             ("season", re.compile(rf"\b(?P<p>(?:(?:in|during|by|until|since|this|last|next|early|late|the|of)\s+)+)(?P<s>{se})\b(?:\s+(?:of\s+)?{Y})?", re.I)),
@@ -68,6 +70,7 @@ class _Grammar:
             "monthday": "caps",
             "monthyear": "caps",
             "month": "caps",
+            "monthrel": "caps",
             "weekday": tuple(sorted(rules.weekdays)),
             "rel": ("year", "month", "week"),
             "season": tuple(sorted(rules.seasons)),
@@ -162,6 +165,11 @@ def _asdict(d: DateMention) -> dict:
 
 def _build(kind: str, m: re.Match, text: str, a: int, b: int, prep: str, g: _Grammar) -> DateMention | None:
     gd = m.groupdict()
+    if kind == "monthrel":
+        mon = g.months.get(gd["m"].rstrip(".").lower())
+        if not mon:
+            return None
+        return DateMention(a, b, text, kind, prep, month=mon, unit="year", rel=gd["r"])
     if kind in ("monthday", "monthyear", "month"):
         mon = g.months.get(gd["m"].rstrip(".").lower())
         if not mon:
@@ -249,6 +257,8 @@ def resolve(d: DateMention, pub: "dt.date | PubDate | None", future: bool | None
         if future:
             return (pub + dt.timedelta(days=(d.weekday - pub.weekday()) % 7)).isoformat()
         return (pub - dt.timedelta(days=(pub.weekday() - d.weekday) % 7)).isoformat()
+    if d.kind == "monthrel":
+        return f"{y + {'last': -1, 'this': 0, 'next': 1}[d.rel]:04d}-{d.month:02d}"
     if d.kind == "monthday":
         cands = [x for x in (_safe_date(y + k, d.month, d.day) for k in (-1, 0, 1)) if x]
         if not cands:
@@ -290,6 +300,8 @@ def resolve(d: DateMention, pub: "dt.date | PubDate | None", future: bool | None
             return f"{x.year:04d}-{x.month:02d}"
         if d.unit == "weekend":
             sat = pub + dt.timedelta(days=(5 - pub.weekday()) % 7)
+            if pub.weekday() == 6:
+                sat = pub - dt.timedelta(days=1)  # on a Sunday, "this weekend" is the one ending today
             if d.rel == "last":
                 sat = pub - dt.timedelta(days=(pub.weekday() - 5) % 7 or 7)
             elif d.rel == "next":
@@ -313,6 +325,8 @@ def _resolve_partial(d: DateMention, pub: PubDate, future: bool | None) -> str |
     """Relative expressions against a publication date known to the month or the year only."""
     y, mo = pub.year, pub.month
     if mo is None:  # year only: what needs a month or a day cannot resolve
+        if d.kind == "monthrel":
+            return f"{y + {'last': -1, 'this': 0, 'next': 1}[d.rel]:04d}-{d.month:02d}"
         if d.kind == "rel" and d.unit == "year":
             return f"{y + {'last': -1, 'this': 0, 'next': 1}[d.rel]:04d}"
         if d.kind == "season" and d.rel == "this":

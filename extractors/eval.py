@@ -42,10 +42,12 @@ class EvalResult:
     report: Report
 
 
-def predict(docs: Iterable[dict]) -> dict[str, list]:
-    from .engine import extract
+def predict(docs: Iterable[dict], rules_only: bool = False) -> dict[str, list]:
+    """Each document's events; ``rules_only``: what the rules propose, before the candidate filter."""
+    from .engine import extract, extract_candidates
 
-    return {d["id"]: extract(d["text"], PubDate.parse(d.get("published"))) for d in docs}
+    fn = extract_candidates if rules_only else extract
+    return {d["id"]: fn(d["text"], PubDate.parse(d.get("published"))) for d in docs}
 
 
 def run(path: str | Path, split: str | None = None) -> tuple[list[dict], dict, Report]:
@@ -57,14 +59,14 @@ def run(path: str | Path, split: str | None = None) -> tuple[list[dict], dict, R
     return docs, pred, score(docs, pred)
 
 
-def evaluate(path: str | Path) -> dict[str, EvalResult]:
+def evaluate(path: str | Path, rules_only: bool = False) -> dict[str, EvalResult]:
     """Every half a file records (``tune``, ``validation``), or the whole file as ``all``."""
     docs = load_gold(path)
     halves = sorted({d.get("split") for d in docs if d.get("split")}, key=lambda h: (h not in SPLITS, h))
     groups = {h: [d for d in docs if d.get("split") == h] for h in halves} or {"all": docs}
     out = {}
     for name, group in groups.items():
-        pred = predict(group)
+        pred = predict(group, rules_only)
         out[name] = EvalResult(name, group, score(group, pred))
     return out
 
@@ -188,11 +190,11 @@ def format_goals(rep: Report) -> str:
     return "\n".join(rows)
 
 
-def evaluate_split(path: str | Path, split: str) -> EvalResult:
+def evaluate_split(path: str | Path, split: str, rules_only: bool = False) -> EvalResult:
     docs = [d for d in load_gold(path) if d.get("split") == split]
     if not docs:
         raise ValueError(f"{path}: no passage is in the {split!r} half")
-    return EvalResult(split, docs, score(docs, predict(docs)))
+    return EvalResult(split, docs, score(docs, predict(docs, rules_only)))
 
 
 BASELINE = Path(__file__).resolve().parents[1] / "eval" / "baseline.json"

@@ -149,6 +149,9 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
             cur = m.end
     explicit_names = lambda lst: {m.actor for m in lst}  # noqa: E731
     mod_names = explicit_names(mods)
+    if (t.type == "partnership" and len(mod_names) == 1 and R.actor_kind.get(next(iter(mod_names))) == "bloc"
+            and not between and not any(g for g, _ in groups)):
+        return PartyPlan([], [], set(), set())  # "the NATO treaty", "NATO's alliance": the bloc's own
     if mod_names and (len(mod_names) >= 2 or any(R.actor_kind.get(x) == "bloc" for x in mod_names)):
         base = set(mod_names)  # "the Canada-EU agreement", "the Quad meeting", "the G7 summit"
         subj = []
@@ -246,7 +249,11 @@ def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, ps: frozenset
             ps |= set(ref)
             strat += "+pair"
             conf_pen += 0.1
-    ps = expand(doc, ps)
+    if t.type == "partnership":
+        ps = expand(doc, ps)  # the AUKUS pact is its members'; the Quad's summit is the Quad's
+        if any(R.actor_kind.get(p) == "bloc" for p in ps) and any(
+                c.cat == "ACCESSION" for c in doc.sent_cues[i]):
+            return None  # joining, membership of or leaving a bloc is not a partnership with it
     if t.type == "summit" and len(ps) == 1 and R.actor_kind.get(next(iter(ps))) == "bloc":
         pass  # a bloc's own summit
     elif len(ps) == 1:
@@ -315,8 +322,10 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
             break
     if not owners and P.their_summit.search(text, max(s.start, t.start - 40), t.start):
         before = {m.actor for m in blocs if m.end <= t.start}
-        if len(before) == 1:
-            owners = list(before)
+        first_bloc = min((m.start for m in blocs if m.end <= t.start), default=t.start)
+        others = [m for m in actors if m.role == "actor" and first_bloc <= m.start < t.start and kinds.get(m.actor) != "bloc"]
+        if len(before) == 1 and not others:
+            owners = list(before)  # "NATO leaders ... their summit", not "EU and Indian leaders ... their summit"
     return set(owners)
 
 

@@ -171,6 +171,7 @@ class TriggerDef:
     needs_leaders: bool = False
     verb: bool = False
     firms: bool = False
+    needs_defence_np: bool = False  # a defence word must qualify the noun ("defence deal")
 
 
 @dataclass
@@ -208,6 +209,7 @@ class Patterns:
     the_alliance_num: re.Pattern
     # triggers
     meeting_of: re.Pattern
+    about_after: re.Pattern
     named_summit: re.Pattern
     # parties
     summit_of: re.Pattern
@@ -619,20 +621,23 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         for n, t in enumerate(triggers[kind]):
             where = f"triggers.toml.{kind}[{n}]"
             _check_table(t, {"id": (str, True), "terms": (list, True), "confidence": (float, True),
-                             "needs_leaders": (bool, False), "verb": (bool, False), "firms": (bool, False)}, where)
+                             "needs_leaders": (bool, False), "verb": (bool, False), "firms": (bool, False),
+                             "needs_defence_np": (bool, False)}, where)
             check_id(t["id"], where)
             if not 0 < t["confidence"] <= 1:
                 raise RuleDataError("E107", "confidence must be in (0, 1]", where + ".confidence")
             trig_defs[t["id"]] = TriggerDef(t["id"], kind, float(t["confidence"]), t.get("needs_leaders", False),
-                                            t.get("verb", False), t.get("firms", False))
+                                            t.get("verb", False), t.get("firms", False), t.get("needs_defence_np", False))
             for term in _check_strings(t["terms"], where + ".terms"):
                 add_cue(term, "P" if kind == "partnership" else "S", t["id"], where)
 
     ctx = _check_table(triggers["context"], {"defence": (list, True), "not_defence": (list, True), "leaders": (list, True),
                                               "mountain": (list, True), "conference": (list, True),
-                                              "phone": (list, True), "officials": (list, True)}, "triggers.toml.context")
+                                              "phone": (list, True), "officials": (list, True),
+                                              "accession": (list, True)}, "triggers.toml.context")
     for key, cat in (("defence", "DEF"), ("not_defence", "NOTDEF"), ("leaders", "LEAD"), ("mountain", "MOUNT"),
-                     ("conference", "CONF"), ("phone", "PHONE"), ("officials", "OFFICIAL")):
+                     ("conference", "CONF"), ("phone", "PHONE"), ("officials", "OFFICIAL"),
+                     ("accession", "ACCESSION")):
         for term in _check_strings(ctx[key], f"triggers.toml.context.{key}"):
             add_cue(term, cat, key, "triggers.toml.context")
 

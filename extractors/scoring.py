@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from .model import Event
 from .rules import get_rules
 
-__all__ = ["load_gold", "score", "format_report", "Report", "TypeScore", "normalise_party", "normalise_location"]
+__all__ = ["load_gold", "score", "format_report", "Report", "TypeScore", "normalise_party", "party_key", "normalise_location"]
 
 TYPES = ("partnership", "summit")
 
@@ -49,6 +49,19 @@ def _fold(s: str) -> str:
 
 def normalise_party(name: str) -> str:
     return _fold(get_rules().canonical(name))
+
+
+def party_key(parties) -> frozenset:
+    """The set of parties compared by scoring: names after alias normalisation, and a bloc that is
+    defined by its members (the Quad, AUKUS, the Alliance of Sahel States) as those members, so
+    that "the Quad's summit" and "the summit of Australia, India, Japan and the US" agree."""
+    rules = get_rules()
+    out = set()
+    for p in parties:
+        canon = rules.canonical(p)
+        members = rules.bloc_members.get(canon)
+        out |= {_fold(m) for m in members} if members else {_fold(canon)}
+    return frozenset(out)
 
 
 def normalise_location(loc: str | None) -> str | None:
@@ -142,7 +155,7 @@ def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterab
         pred = [_as_dict(e) for e in predicted.get(did, [])]
         borderline = [dict(e) for e in doc.get("ignore", []) or []]
         for e in gold + pred + borderline:
-            e["_key"] = (e.get("type"), frozenset(normalise_party(p) for p in e.get("parties", [])))
+            e["_key"] = (e.get("type"), party_key(e.get("parties", [])))
         used = [False] * len(gold)
         det = {"id": did, "fp": [], "fn": [], "mismatch": []}
         for p in pred:

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, datetime, timedelta, timezone
 
 MIN_TEXT_CHARS = 200          # shorter "articles" are page shells: use the feed's text instead
@@ -44,7 +45,7 @@ class CleanResult:
     # Set by clean_and_extract: the extractor's events for ``text``, with the publication day
     # they were resolved against (the store step re-extracts if its own day differs).
     events: list[dict] | None = None
-    events_day: date | None = None
+    events_day: Any = None  # extractors.pubdate.PubDate the events were extracted with
 
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -127,13 +128,32 @@ def clean_page(body: bytes, url: str, content_type: str = "") -> CleanResult:
     result = CleanResult(
         text=text or None, title=d.get("title"), author=d.get("author"), site_name=d.get("sitename"),
         language=(d.get("language") or (lang.group(1).decode().lower() if lang else None)),
-        page_date=d.get("date"),
+        page_date=_month_only_date(html, d.get("date")),
     )
     if len(text) < MIN_TEXT_CHARS:
         result.error_kind = "empty_page"
         result.error = (f"{url}: the page has only {len(text)} characters of text "
                         f"(a script-only page or a stub)")
     return result
+
+
+# The page's own publication meta; htmldate completes a month-only value with a day it makes up
+# ("2025-06" came back as 2025-06-06): such a date is kept to the month.
+_PUBLISHED_META = re.compile(
+    r"""<meta\s[^>]*(?:property|name|itemprop)\s*=\s*["'](?:article:published_time|datePublished|date|dc\.date|"""
+    r"""DC\.date\.issued|pubdate|publish-date|og:published_time)["'][^>]*>""", re.I)
+_META_CONTENT = re.compile(r"""content\s*=\s*["']\s*(\d{4}-\d{2})\s*["']""", re.I)
+
+
+def _month_only_date(html: str, page_date: str | None) -> str | None:
+    if not page_date:
+        return page_date
+    head = html[:20000]
+    for m in _PUBLISHED_META.finditer(head):
+        c = _META_CONTENT.search(m.group(0))
+        if c and page_date.startswith(c.group(1)):
+            return c.group(1)
+    return page_date
 
 
 _CONFIG = None
@@ -157,8 +177,8 @@ def clean_and_extract(body: bytes, url: str, content_type: str, feed_published: 
     the flow's single thread, which was the bottleneck (profile of a 2,000-article run)."""
     result = clean_page(body, url, content_type)
     if result.text and result.error_kind is None:
-        published = choose_published(result.page_date, feed_published, datetime.now(timezone.utc))[0]
-        result.events_day = published.date() if published else None
+        published, source, _ = choose_published(result.page_date, feed_published, datetime.now(timezone.utc))
+        result.events_day = published_pubdate(published, published_precision(result.page_date, published, source))
         result.events = event_rows(result.text, result.events_day)
     return result
 
@@ -169,7 +189,7 @@ def clean_and_extract_many(pages: list[tuple]) -> list[CleanResult]:
     return [clean_and_extract(*args) for args in pages]
 
 
-def event_rows(text: str, day: date | None) -> list[dict]:
+def event_rows(text: str, day) -> list[dict]:
     """The extractor's events for one article, as the event log takes them."""
     from extractors import extract
 
@@ -202,10 +222,18 @@ def content_fingerprint(text: str) -> str:
 def choose_published(page_date: str | None, feed_date: datetime | None,
                      now: datetime) -> tuple[datetime | None, str | None, str | None]:
     """(published, source, warning). The page's own date wins, sharpened by the feed's timestamp on
-    the same day; a date in the future is rejected with a warning."""
+    the same day; a date in the future is rejected with a warning. A page dated only to the month
+    ("2025-06") gives the first of that month, unless the feed dates the item within that month
+    (then the feed's day is the better date); ``published_pubdate`` says how precise it is."""
     limit = now + timedelta(days=1)
     warning = None
     page_dt = None
+    if page_date and _MONTH_ONLY.match(page_date):
+        y, m = int(page_date[:4]), int(page_date[5:7])
+        if 1 <= m <= 12:
+            if feed_date is not None and (feed_date.year, feed_date.month) == (y, m) and feed_date <= limit:
+                return feed_date, "feed", None
+            page_date = f"{y:04d}-{m:02d}-01"
     if page_date:
         try:
             d = date.fromisoformat(page_date[:10])
@@ -223,6 +251,29 @@ def choose_published(page_date: str | None, feed_date: datetime | None,
     if feed_date is not None:
         return feed_date, "feed", warning
     return None, None, warning
+
+
+_MONTH_ONLY = re.compile(r"^\d{4}-\d{2}$")
+
+
+def published_precision(page_date: str | None, published: datetime | None, source: str | None) -> str | None:
+    """'day', 'month' (the page gave only a month and the feed did not sharpen it) or None."""
+    if published is None:
+        return None
+    if source == "page" and page_date and _MONTH_ONLY.match(page_date):
+        return "month"
+    return "day"
+
+
+def published_pubdate(published: datetime | None, precision: str | None):
+    """The extractor's publication date for a stored article: to the day, to the month, or none."""
+    from extractors.pubdate import PubDate
+
+    if published is None:
+        return None
+    if precision == "month":
+        return PubDate(published.year, published.month)
+    return PubDate(published.year, published.month, published.day)
 
 
 class CleanerPool:

@@ -696,6 +696,8 @@ def eval_cmd(
     details: Annotated[bool, typer.Option(
         help="List false positives, misses and attribute mismatches. Only for tune: validation is scored, never read.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    rules_only: Annotated[bool, typer.Option(
+        "--rules-only", help="Score what the rules propose, without the trained candidate filter.")] = False,
     write_baseline: Annotated[bool, typer.Option(
         "--write-baseline", help="Pin today's figures as CI's floors (eval/baseline.json); say why in the commit.")] = False,
     db: DbOption = Path("defwatch.duckdb"),
@@ -721,10 +723,11 @@ def eval_cmd(
     has_validation = any(d.get("split") == "validation" for d in docs)
     if details and has_validation and split != "tune":
         raise DefwatchError("--details lists errors, and validation's are never read: add --split tune.")
-    if write_baseline and (gold is not None and gold.resolve() != corpus.resolve() or split):
-        raise DefwatchError("--write-baseline pins the whole bundled corpus: run it without FILE and --split.")
+    if write_baseline and (gold is not None and gold.resolve() != corpus.resolve() or split or rules_only):
+        raise DefwatchError("--write-baseline pins the whole bundled corpus: run it without FILE, --split and --rules-only.")
     try:
-        results = ev.evaluate(path) if split is None else {split: ev.evaluate_split(path, split)}
+        results = (ev.evaluate(path, rules_only) if split is None
+                   else {split: ev.evaluate_split(path, split, rules_only)})
     except ValueError as exc:
         raise DefwatchError(str(exc)) from None
     extra: dict = {}
@@ -732,7 +735,7 @@ def eval_cmd(
         for name, other in (("samples", PROJECT_ROOT / "samples" / "expected-events.jsonl"),
                             ("dev-gold", PROJECT_ROOT.parent / "shared" / "dev-gold.jsonl")):
             if other.is_file():
-                extra[name] = ev.evaluate(other)["all"]
+                extra[name] = ev.evaluate(other, rules_only)["all"]
     if write_baseline:
         out = ev.write_baseline(path, results)
         console.print(f"wrote {out.relative_to(PROJECT_ROOT)}", highlight=False)
@@ -744,7 +747,9 @@ def eval_cmd(
             v.pop("details", None) if has_validation else None
         console.print_json(json.dumps(payload))
         return
-    console.print(f"ruleset {RULESET_VERSION} - {path.name} (sha256 {ev.corpus_hash(path)[:12]})", highlight=False)
+    console.print(f"{path.name} (sha256 {ev.corpus_hash(path)[:12]}), ruleset {RULESET_VERSION}", highlight=False)
+    console.print("rules only: the candidate filter is off" if rules_only else "rules, then the candidate filter",
+                  highlight=False)
     console.print(ev.format_summary({**results, **extra}), highlight=False)
     headline = results.get("validation")
     if headline is not None:

@@ -36,7 +36,7 @@ from extractors import RULESET_VERSION
 from flows import alerting
 from warehouse import alerts as walerts
 from warehouse import eventlog, store
-from flows.clean import CleanResult, content_fingerprint, event_rows
+from flows.clean import CleanResult, content_fingerprint, event_rows, published_pubdate
 from flows.faults import checkpoint
 from warehouse.db import DatabaseBusyError, HeldWriter, transaction
 
@@ -121,7 +121,7 @@ def extract_rows(rows: list[dict], done: dict[str, CleanResult | None] | None = 
     for row in rows:
         if not row.get("text"):
             continue
-        day = row["published"].date() if row.get("published") else None
+        day = published_pubdate(row.get("published"), row.get("published_precision"))
         pre = (done or {}).get(row["article_id"])
         if (pre is not None and pre.events is not None and row.get("text_source") == "page"
                 and pre.events_day == day):

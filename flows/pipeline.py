@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flows import progress
-from flows.clean import CleanResult, choose_published, content_fingerprint
+from flows.clean import CleanResult, choose_published, content_fingerprint, published_precision
 from flows.feedstate import next_state
 from flows.fetch import FetchRequest, FetchResult, run_fetches
 from flows.parse import Entry, ParsedFeed, parse_feed
@@ -199,6 +199,7 @@ def build_rows(
             "final_url": res.final_url, "feed_name": cand.feed_name,
             "title": meta.title or cand.entry.title, "author": meta.author, "site_name": meta.site_name,
             "language": meta.language, "published": published, "published_source": pub_source,
+            "published_precision": published_precision(meta.page_date, published, pub_source),
             "text": None if duplicate_of else text, "text_source": text_source,
             "content_hash": fingerprint, "duplicate_of": duplicate_of, "http_status": res.status,
             "fetch_error": page_error, "fetched_at": now, "run_id": run_id,

@@ -32,8 +32,9 @@ def reextract_batch(db: str, article_ids: list[str], ruleset_version: str) -> di
     now = datetime.now(timezone.utc)
     with write_connection(db) as con:
         con.register("_ids", pa.table({"article_id": article_ids}))
-        cur = con.execute("SELECT article_id, published, text FROM articles JOIN _ids USING (article_id)")
-        rows = [dict(zip(("article_id", "published", "text"), r)) for r in cur.fetchall()]
+        cols = ("article_id", "published", "published_precision", "text")
+        cur = con.execute(f"SELECT {', '.join(cols)} FROM articles JOIN _ids USING (article_id)")
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
         con.unregister("_ids")
         extractions = extract_rows(rows)
         with transaction(con):

@@ -19,7 +19,7 @@ from warehouse import backend
 
 ARTICLE_COLUMNS = (
     "article_id", "url", "original_url", "final_url", "feed_name", "title", "author",
-    "site_name", "language", "published", "published_source", "text", "text_source",
+    "site_name", "language", "published", "published_source", "published_precision", "text", "text_source",
     "content_hash", "duplicate_of", "http_status", "fetch_error", "fetched_at", "run_id",
 )
 FEED_STATE_COLUMNS = (

@@ -85,6 +85,32 @@ def test_publication_date_source_and_future_dates():
     assert published is None and source is None and "future" in warning
 
 
+def test_a_month_only_page_date_stays_a_month_unless_the_feed_dates_it_within_that_month():
+    from extractors.pubdate import PubDate
+    from flows.clean import published_precision, published_pubdate
+
+    now = datetime(2025, 7, 10, tzinfo=timezone.utc)
+    first = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    assert choose_published("2025-06", None, now) == (first, "page", None)
+    assert published_precision("2025-06", first, "page") == "month"
+    assert published_pubdate(first, "month") == PubDate(2025, 6)
+    in_month = datetime(2025, 6, 17, 9, tzinfo=timezone.utc)
+    assert choose_published("2025-06", in_month, now) == (in_month, "feed", None)
+    assert published_precision("2025-06", in_month, "feed") == "day"
+    other = datetime(2025, 7, 2, tzinfo=timezone.utc)
+    assert choose_published("2025-06", other, now) == (first, "page", None)
+    assert published_pubdate(None, None) is None
+
+
+def test_htmldate_does_not_invent_a_day_for_a_month_only_page():
+    html = ('<html><head><meta property="article:published_time" content="2025-06"><title>t</title></head>'
+            "<body><article><h1>Pact</h1><p>" + "The European Union and Canada plan to sign a pact. " * 8 +
+            "</p></article></body></html>")
+    assert clean_page(html.encode(), "http://e/a", "text/html").page_date == "2025-06"
+    dated = html.replace('content="2025-06"', 'content="2025-06-09T10:00:00Z"')
+    assert clean_page(dated.encode(), "http://e/a", "text/html").page_date == "2025-06-09"
+
+
 def test_process_pool_gives_the_same_results_as_in_process():
     items = [(page().encode(), f"http://e/{i}", "text/html") for i in range(6)]
     with CleanerPool(2) as pool:

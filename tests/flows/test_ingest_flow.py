@@ -171,3 +171,26 @@ def test_bad_registry_fails_before_touching_the_database(tmp_path, db_path):
     with pytest.raises(ConfigError, match="line 1"):
         run(db_path, feeds)
     assert not db_path.exists()
+
+
+def test_a_page_dated_only_to_the_month_keeps_that_precision(server, tmp_path, db_path):
+    """htmldate completes "2025-06" with a day it makes up; defwatch keeps the month, stores the
+    precision, and the extractor resolves "next month" against the month, with no invented day."""
+    b = server.base_url
+    body = ("<p>The European Union and Canada plan to sign a security and defence partnership next month, "
+            "officials said, after talks that lasted more than a year.</p>"
+            "<p>The agreement covers joint procurement, military mobility and the protection of undersea "
+            "cables, and would make Canada the first non-European partner of the new programme.</p>")
+    server.route("/a/month", body=(
+        '<html lang="en"><head><title>EU and Canada to sign defence pact</title>'
+        '<meta property="article:published_time" content="2025-06"></head><body>'
+        f"<article><h1>EU and Canada to sign defence pact</h1>{body}</article></body></html>").encode())
+    server.route("/feeds/undated", content_type="application/rss+xml", body=(
+        f'<rss version="2.0"><channel><title>t</title><item><title>EU Canada</title><link>{b}/a/month</link>'
+        "</item></channel></rss>").encode())
+    summary = run(db_path, registry(tmp_path, server, ["undated"]))
+    assert summary["articles_new"] == 1
+    assert q(db_path, "SELECT CAST(published AS DATE)::VARCHAR, published_source, published_precision FROM articles") == [
+        ("2025-06-01", "page", "month")]
+    assert q(db_path, "SELECT type, parties, status, date FROM events") == [
+        ("partnership", ["Canada", "European Union"], "planned", "2025-07")]
