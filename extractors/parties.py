@@ -317,6 +317,8 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
         for m in reversed(blocs):
             if m.end > t.start:
                 continue
+            if any(e.kind == "metonym" for e in m.entries):
+                break  # "the Brussels summit": a seat before a summit is its place (plan_parties)
             if P.bloc_summit_gap.fullmatch(text, m.end, t.start):
                 owners.append(m.actor)
             break

@@ -33,7 +33,7 @@ CANDIDATE_SOURCE_EXCLUDED = frozenset({"filter.py"})
 SOURCE_EXCLUDED = frozenset({"eval.py", "scoring.py"})
 
 #: trigger ids the engine's code refers to by name (checked at load: E111 when one is missing)
-ENGINE_TRIGGER_IDS = ("S-MEETING", "S-MET", "S-SUMMIT")
+ENGINE_TRIGGER_IDS = ("S-MEETING", "S-MET", "S-SUMMIT", "S-VISIT")
 #: rule ids the engine makes itself (not trigger groups of the data)
 SYNTHETIC_RULE_IDS = ("P-PRONOUN",)
 
