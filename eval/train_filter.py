@@ -30,7 +30,7 @@ from extractors import filter as flt  # noqa: E402
 from extractors.engine import extract_candidates  # noqa: E402
 from extractors.pubdate import PubDate  # noqa: E402
 from extractors.rules import get_rules  # noqa: E402
-from extractors.scoring import load_gold, normalise_party  # noqa: E402
+from extractors.scoring import load_gold, party_key  # noqa: E402
 
 CORPUS = ROOT / "eval" / "corpus.jsonl"
 FOLDS = 5
@@ -40,7 +40,7 @@ MIN_DF = 2
 
 def _key(e) -> tuple:
     d = e if isinstance(e, dict) else e.to_dict()
-    return d["type"], frozenset(normalise_party(p) for p in d["parties"])
+    return d["type"], party_key(d["parties"])
 
 
 def candidates(docs):
