@@ -54,6 +54,8 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             prev_same = [c for c in cands if c.type == t.type and c.status]
             if prev_same:
                 st = prev_same[-1].status
+        if t.type == "partnership" and st is None and _dated_name(doc, t, s, dates):
+            st = "signed"  # "the 1995 Chequers declaration", "the Lancaster House treaties of 2010"
         if t.type == "partnership" and st is None:
             # a pact with no word of its state ("the deal", "ratify the agreement", "the treaty was
             # meant to lapse") is mostly a reference, not an event: on tune 4 right, 14 wrong
@@ -89,3 +91,18 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             ))
     share_at_summit(doc, cands, triggers)
     return cands
+
+
+def _dated_name(doc: Document, t, s: Sentence, dates) -> bool:
+    """A year (or month and year) that names the pact itself: written in its noun phrase just
+    before the trigger ("its 1960 status-of-forces agreement") or right after it ("treaties of
+    2010"). A pact known by its year was signed then."""
+    P = doc.rules.patterns
+    for d, announced in dates:
+        if announced or d.excluded or d.kind not in ("year", "monthyear"):
+            continue
+        if d.end <= t.start and P.dated_name_gap.fullmatch(doc.text, d.end, t.start):
+            return True
+        if d.start >= t.end and P.dated_name_after.fullmatch(doc.text, t.end, d.start):
+            return True
+    return False

@@ -69,6 +69,8 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
                 continue
             if td.needs_defence_np and not _defence_words(R, low[max(s.start, a - 40):a]):
                 continue
+            if td.needs_defence_sentence and not _defence_words(R, low[s.start:s.end]):
+                continue
             # what the pact is about, right after it: "an agreement on the handling of asylum requests"
             about = P.about_after.match(low, b, s.end)
             if about and not _defence_words(R, about.group(0)):

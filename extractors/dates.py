@@ -85,6 +85,10 @@ class _Grammar:
 
 
 _GRAMMARS: dict[int, tuple[RuleSet, _Grammar]] = {}
+# day ranges: "from October 22 to 24", "16-17 December"
+_RANGE_AFTER = re.compile(r"\s*(?:to|until|till|-|–|and)\s*[0-3]?\d\b")
+_FROM_BEFORE = re.compile(r"\bfrom\s+$", re.I)
+_DAY_RANGE_BEFORE = re.compile(r"\b([0-3]?\d)\s*[-–]\s*$")
 _YEAR_DIGITS = re.compile(r"(?:19|20)\d\d")
 
 
@@ -140,6 +144,16 @@ def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
             excl = bool(g.excluded_before.search(before)) or first in g.excluded_words
             if kind == "year" and first in ("from", "to", "through", "after", "before", "since", "until", "by"):
                 excl = True
+            if kind == "monthday" and excl and _RANGE_AFTER.match(s, b) and _FROM_BEFORE.search(before):
+                excl = False  # "from October 22 to 24": a range of days, dated by its first day
+            if kind == "monthday":
+                lead = _DAY_RANGE_BEFORE.search(s, max(0, a - 8), a)
+                if lead and not dm.year:
+                    first_day = int(lead.group(1))
+                    if 1 <= first_day < dm.day:  # "16-17 December": the first day
+                        dm = DateMention(**{**_asdict(dm), "start": lead.start(1), "text": s[lead.start(1):b],
+                                            "day": first_day})
+                        a = lead.start(1)
             if excl:
                 dm = DateMention(**{**_asdict(dm), "excluded": True})
             taken.append((a, b))

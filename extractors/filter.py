@@ -53,30 +53,30 @@ def features(ev: Event, text: str, siblings: int, actor_kind: Mapping[str, str])
 
     ``siblings`` is the number of candidates in the same document; ``actor_kind`` maps canonical
     party names to country / bloc / firm (unknown names count as 'other')."""
-    f: dict[str, float] = {"bias:" + ev.type: 1.0}
-    rule = ev.rule or "none"
-    f["rule=" + rule] = 1.0
-    f["rule0=" + rule.split("/")[0]] = 1.0
-    f[f"status={ev.type}:{ev.status}"] = 1.0
-    n = len(ev.parties)
-    f[f"nparties={min(n, 4)}"] = 1.0
-    kinds = sorted({actor_kind.get(p, "other") for p in ev.parties})
-    f["kinds=" + "+".join(kinds)] = 1.0
-    f[f"date={ev.date_precision or 'none'}"] = 1.0
-    f["location=" + ("yes" if ev.location else "no")] = 1.0
-    words = len(ev.evidence.split())
-    f[f"evlen={min(words // 10, 6)}"] = 1.0
-    if any(q in ev.evidence for q in _QUOTES):
-        f["quote"] = 1.0
-    f[f"siblings={min(siblings, 6)}"] = 1.0
-    f["position=" + ("lead" if ev.evidence_start < max(400, len(text) // 5) else "body")] = 1.0
+    f = dict.fromkeys(_shape(ev, text, siblings, actor_kind), 1.0)
     for t in _tokens(ev.evidence):
         f["w=" + t] = 1.0
         f[f"{ev.type}:w={t}"] = 1.0
-    head = text[: text.find("\n")] if "\n" in text[:300] else ""
-    for t in _tokens(head):
+    for t in _tokens(_headline(text)):
         f["h=" + t] = 1.0
     return f
+
+
+def _shape(ev: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> list[str]:
+    rule = ev.rule or "none"
+    kinds = sorted({actor_kind.get(p, "other") for p in ev.parties})
+    out = ["bias:" + ev.type, "rule=" + rule, "rule0=" + rule.split("/")[0], f"status={ev.type}:{ev.status}",
+           f"nparties={min(len(ev.parties), 4)}", "kinds=" + "+".join(kinds), f"date={ev.date_precision or 'none'}",
+           "location=" + ("yes" if ev.location else "no"), f"evlen={min(len(ev.evidence.split()) // 10, 6)}",
+           f"siblings={min(siblings, 6)}",
+           "position=" + ("lead" if ev.evidence_start < max(400, len(text) // 5) else "body")]
+    if any(q in ev.evidence for q in _QUOTES):
+        out.append("quote")
+    return out
+
+
+def _headline(text: str) -> str:
+    return text[: text.find("\n")] if "\n" in text[:300] else ""
 
 
 @lru_cache(maxsize=4)
@@ -100,13 +100,25 @@ def load_model(path: Path = MODEL_PATH) -> FilterModel | None:
 def apply(events: Iterable[Event], text: str, model: FilterModel | None, actor_kind: Mapping[str, str],
           keep_all: bool = False) -> list[Event]:
     """Score every candidate; keep those at or above the threshold (all of them with ``keep_all``,
-    for training), with the score as confidence."""
+    for training), with the score as confidence. Same scores as ``model.score(features(...))``,
+    computed without building the feature dictionaries: the words of a sentence shared by several
+    events and the headline's words are summed once."""
     events = list(events)
     if model is None:
         return events
+    w = model.weights
+    n = len(events)
+    head = sum(w.get("h=" + t, 0.0) for t in _tokens(_headline(text)))
+    by_sentence: dict[tuple[str, int, int], float] = {}
     out = []
     for ev in events:
-        p = model.score(features(ev, text, len(events), actor_kind))
+        key = (ev.type, ev.evidence_start, ev.evidence_end)
+        words = by_sentence.get(key)
+        if words is None:
+            words = by_sentence[key] = sum(w.get("w=" + t, 0.0) + w.get(f"{ev.type}:w={t}", 0.0)
+                                           for t in _tokens(ev.evidence))
+        z = model.intercept + head + words + sum(w.get(k, 0.0) for k in _shape(ev, text, n, actor_kind))
+        p = 1.0 / (1.0 + math.exp(-max(-35.0, min(35.0, z))))
         if keep_all or p >= model.threshold:
             out.append(replace(ev, confidence=round(p, 3)))
     return out

@@ -319,6 +319,8 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
                 continue
             if any(e.kind == "metonym" for e in m.entries):
                 break  # "the Brussels summit": a seat before a summit is its place (plan_parties)
+            if m.start > 0 and text[m.start - 1] in "-–/":
+                break  # "the ROK-EU Summit": a pair's summit, not the bloc's own
             if P.bloc_summit_gap.fullmatch(text, m.end, t.start):
                 owners.append(m.actor)
             break

@@ -172,6 +172,7 @@ class TriggerDef:
     verb: bool = False
     firms: bool = False
     needs_defence_np: bool = False  # a defence word must qualify the noun ("defence deal")
+    needs_defence_sentence: bool = False  # a defence word must be in the trigger's own sentence
 
 
 @dataclass
@@ -210,6 +211,8 @@ class Patterns:
     # triggers
     meeting_of: re.Pattern
     about_after: re.Pattern
+    dated_name_gap: re.Pattern
+    dated_name_after: re.Pattern
     named_summit: re.Pattern
     # parties
     summit_of: re.Pattern
@@ -622,12 +625,13 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
             where = f"triggers.toml.{kind}[{n}]"
             _check_table(t, {"id": (str, True), "terms": (list, True), "confidence": (float, True),
                              "needs_leaders": (bool, False), "verb": (bool, False), "firms": (bool, False),
-                             "needs_defence_np": (bool, False)}, where)
+                             "needs_defence_np": (bool, False), "needs_defence_sentence": (bool, False)}, where)
             check_id(t["id"], where)
             if not 0 < t["confidence"] <= 1:
                 raise RuleDataError("E107", "confidence must be in (0, 1]", where + ".confidence")
             trig_defs[t["id"]] = TriggerDef(t["id"], kind, float(t["confidence"]), t.get("needs_leaders", False),
-                                            t.get("verb", False), t.get("firms", False), t.get("needs_defence_np", False))
+                                            t.get("verb", False), t.get("firms", False), t.get("needs_defence_np", False),
+                                            t.get("needs_defence_sentence", False))
             for term in _check_strings(t["terms"], where + ".terms"):
                 add_cue(term, "P" if kind == "partnership" else "S", t["id"], where)
 
