@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .attributes import future, location, pick_date, share_at_summit, status
 from .clauses import defence, defence_ok, scope, seg_triggers, zones
 from .dates import DateMention, resolve
@@ -66,7 +68,12 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
         zone_dates = [(d, ann) for d, ann in dates if ext_a <= d.start < ext_b]
         date_pick = pick_date(zone_dates, t, st)
         plan = plan_parties(doc, i, s, t, triggers, actors, cl, ext_a, ext_b, seg_a, zone_dates, date_pick, st, cands)
-        for ps, dpick, strat in plan.sets:
+        sets = plan.sets
+        years = _year_list(doc, t, zone_dates)
+        if years and len(sets) == 1:
+            # "signed security agreements in 1995 and 2006": one pact a year, same parties
+            sets = [(sets[0][0], y, sets[0][2] + "+years") for y in years]
+        for ps, dpick, strat in sets:
             settled = settle_parties(doc, i, s, t, ps, strat, plan, cl.pair_n, ms, segs, segs_in, cands)
             if settled is None:
                 continue
@@ -106,3 +113,29 @@ def _dated_name(doc: Document, t, s: Sentence, dates) -> bool:
         if d.start >= t.end and P.dated_name_after.fullmatch(doc.text, t.end, d.start):
             return True
     return False
+
+
+def _year_list(doc: Document, t, zone_dates) -> list:
+    """Years listed together after a plural pact noun ("agreements in 1995 and 2006"): each names
+    a pact of its own. Empty unless the noun is plural and two or more years are joined by "and"."""
+    if t.type != "partnership" or not (t.term.endswith("s") and not t.term.endswith("ss")):
+        return []
+    first = next((d for d, ann in zone_dates if not ann and not d.excluded and d.kind == "year"
+                  and d.start > t.start), None)
+    if first is None:
+        return []
+    out = [first]
+    pos = first.end
+    while True:
+        m = doc.rules.patterns.year_join.match(doc.text, pos)
+        if not m:
+            break
+        y = _YEAR.match(doc.text, m.end())
+        if not y:
+            break
+        out.append(DateMention(y.start(), y.end(), y.group(0), "year", "in", year=int(y.group(0))))
+        pos = y.end()
+    return out if len(out) >= 2 else []
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d\b")
