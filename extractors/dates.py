@@ -274,18 +274,7 @@ def resolve(d: DateMention, pub: "dt.date | PubDate | None", future: bool | None
     if d.kind == "monthrel":
         return f"{y + {'last': -1, 'this': 0, 'next': 1}[d.rel]:04d}-{d.month:02d}"
     if d.kind == "monthday":
-        cands = [x for x in (_safe_date(y + k, d.month, d.day) for k in (-1, 0, 1)) if x]
-        if not cands:
-            return None
-        if future:
-            fut = [x for x in cands if x >= pub]
-            best = min(fut) if fut else min(cands, key=lambda x: abs((x - pub).days))
-        elif future is False:
-            past = [x for x in cands if x <= pub]
-            best = max(past) if past else min(cands, key=lambda x: abs((x - pub).days))
-        else:
-            best = min(cands, key=lambda x: abs((x - pub).days))
-        return best.isoformat()
+        return _nearest_month_day(d, y, pub, future)
     if d.kind == "month":
         p = d.prep
         m = d.month
@@ -335,6 +324,22 @@ def resolve(d: DateMention, pub: "dt.date | PubDate | None", future: bool | None
     return None
 
 
+def _nearest_month_day(d: DateMention, y: int, anchor: dt.date, future: bool | None) -> str | None:
+    """The year of a month-day written without one: the next such day from ``anchor`` for what
+    is planned, the last one for what happened, else the nearest."""
+    cands = [x for x in (_safe_date(y + k, d.month, d.day) for k in (-1, 0, 1)) if x]
+    if not cands:
+        return None
+    nearest = min(cands, key=lambda x: abs((x - anchor).days))
+    if future:
+        best = min((x for x in cands if x >= anchor), default=nearest)
+    elif future is False:
+        best = max((x for x in cands if x <= anchor), default=nearest)
+    else:
+        best = nearest
+    return best.isoformat()
+
+
 def _resolve_partial(d: DateMention, pub: PubDate, future: bool | None) -> str | None:
     """Relative expressions against a publication date known to the month or the year only."""
     y, mo = pub.year, pub.month
@@ -356,21 +361,8 @@ def _resolve_partial(d: DateMention, pub: PubDate, future: bool | None) -> str |
     if d.kind == "rel" and d.unit in ("week", "weekend"):
         return f"{y:04d}-{mo:02d}"
     if d.kind == "monthday":
-        mid = pub.midpoint()
-        cands = [x for x in (_safe_date(y + k, d.month, d.day) for k in (-1, 0, 1)) if x]
-        if not cands:
-            return None
-        same_month = [x for x in cands if (x.year, x.month) == (y, mo)]
-        if same_month:
-            return same_month[0].isoformat()
-        if future:
-            fut = [x for x in cands if x >= mid]
-            best = min(fut) if fut else min(cands, key=lambda x: abs((x - mid).days))
-        elif future is False:
-            past = [x for x in cands if x <= mid]
-            best = max(past) if past else min(cands, key=lambda x: abs((x - mid).days))
-        else:
-            best = min(cands, key=lambda x: abs((x - mid).days))
-        return best.isoformat()
+        if d.month == mo and _safe_date(y, d.month, d.day):
+            return f"{y:04d}-{mo:02d}-{d.day:02d}"  # a day of the publication month itself
+        return _nearest_month_day(d, y, pub.midpoint(), future)
     # months, seasons, "last year", "next month": the month is enough
     return resolve(d, pub.midpoint(), future)
