@@ -1,7 +1,7 @@
 """Date expressions: find them in a sentence and resolve them against a publication date.
 
 A small hand-written grammar (months, weekdays, seasons, relative expressions, years)
-over the vocabulary in data/dates.toml. Resolution follows EVENTS.md: a day gives
+over the vocabulary in data/dates.toml. Resolution follows docs/EVENTS.md: a day gives
 YYYY-MM-DD, a month YYYY-MM, a year or season YYYY; "last week" / "next week" give the
 month. The direction of bare months and weekdays follows the tense of the event
 (``future=True`` for planned events).

@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["Event", "EVENT_FIELDS"]
 
-#: fields of an event as defined by EVENTS.md (gold files omit confidence and rule)
+#: fields of an event as defined by docs/EVENTS.md (gold files omit confidence and rule)
 EVENT_FIELDS = ("type", "parties", "status", "date", "date_text", "location", "evidence", "confidence", "rule")
 
 
@@ -38,7 +38,7 @@ class Event:
         return {10: "day", 7: "month", 4: "year"}.get(len(self.date))
 
     def to_dict(self) -> dict[str, Any]:
-        """The EVENTS.md fields, JSON-serialisable."""
+        """The docs/EVENTS.md fields, JSON-serialisable."""
         return {
             "type": self.type,
             "parties": list(self.parties),

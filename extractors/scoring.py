@@ -1,4 +1,4 @@
-"""Scoring extracted events against a gold file, as EVENTS.md "Scoring" specifies.
+"""Scoring extracted events against a gold file, as docs/EVENTS.md "Gold files and scoring" specifies.
 
 An extracted event matches a gold event when the type and the set of parties are equal
 (after alias normalisation). Matching is one-to-one per document; among several gold
@@ -169,7 +169,7 @@ def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterab
                     best, best_score = gi, sc
             ts = rep.by_type.setdefault(p.get("type"), TypeScore())
             if best is None and any(b["_key"] == p["_key"] for b in borderline):
-                rep.ignored += 1  # EVENTS.md: predicting a borderline event counts neither way
+                rep.ignored += 1  # docs/EVENTS.md: predicting a borderline event counts neither way
                 continue
             rep.outcomes.append((float(p.get("confidence") or 0.0), best is not None))
             if best is None:

@@ -1,4 +1,4 @@
-"""Date resolution: direction follows tense, precision follows the expression (EVENTS.md)."""
+"""Date resolution: direction follows tense, precision follows the expression (docs/EVENTS.md)."""
 
 from __future__ import annotations
 
