@@ -56,7 +56,8 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             prev_same = [c for c in cands if c.type == t.type and c.status]
             if prev_same:
                 st = prev_same[-1].status
-        if t.type == "partnership" and st is None and _dated_name(doc, t, s, dates):
+        named_year = _dated_name(doc, t, s, dates) if t.type == "partnership" and st is None else None
+        if named_year is not None:
             st = "signed"  # "the 1995 Chequers declaration", "the Lancaster House treaties of 2010"
         if t.type == "partnership" and st is None:
             # a pact with no word of its state ("the deal", "ratify the agreement", "the treaty was
@@ -67,6 +68,8 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             fut = True  # "... is expected to be one of the outcomes of the summit on June 23"
         zone_dates = [(d, ann) for d, ann in dates if ext_a <= d.start < ext_b]
         date_pick = pick_date(zone_dates, t, st)
+        if date_pick is None and named_year is not None:
+            date_pick = named_year
         plan = plan_parties(doc, i, s, t, triggers, actors, cl, ext_a, ext_b, seg_a, zone_dates, date_pick, st, cands)
         sets = plan.sets
         years = _year_list(doc, t, zone_dates)
@@ -100,19 +103,23 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
     return cands
 
 
-def _dated_name(doc: Document, t, s: Sentence, dates) -> bool:
+def _dated_name(doc: Document, t, s: Sentence, dates) -> DateMention | None:
     """A year (or month and year) that names the pact itself: written in its noun phrase just
-    before the trigger ("its 1960 status-of-forces agreement") or right after it ("treaties of
-    2010"). A pact known by its year was signed then."""
+    before the trigger ("its 1960 status-of-forces agreement", "The 2010 Lancaster House
+    treaties") or right after it ("treaties of 2010"). A pact known by its year was signed then."""
     P = doc.rules.patterns
     for d, announced in dates:
         if announced or d.excluded or d.kind not in ("year", "monthyear"):
             continue
         if d.end <= t.start and P.dated_name_gap.fullmatch(doc.text, d.end, t.start):
-            return True
+            return d
         if d.start >= t.end and P.dated_name_after.fullmatch(doc.text, t.end, d.start):
-            return True
-    return False
+            return d
+    # a bare year is no date mention of its own ("the 1995 Chequers declaration")
+    for m in _YEAR.finditer(doc.text, max(s.start, t.start - 45), t.start):
+        if P.dated_name_gap.fullmatch(doc.text, m.end(), t.start):
+            return DateMention(m.start(), m.end(), m.group(0), "year", "", year=int(m.group(0)))
+    return None
 
 
 def _year_list(doc: Document, t, zone_dates) -> list:
@@ -138,4 +145,4 @@ def _year_list(doc: Document, t, zone_dates) -> list:
     return out if len(out) >= 2 else []
 
 
-_YEAR = re.compile(r"(?:19|20)\d\d\b")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
