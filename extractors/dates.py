@@ -85,9 +85,7 @@ class _Grammar:
 
 
 _GRAMMARS: dict[int, tuple[RuleSet, _Grammar]] = {}
-# day ranges: "from October 22 to 24", "16-17 December"
-_RANGE_AFTER = re.compile(r"\s*(?:to|until|till|-|–|and)\s*[0-3]?\d\b")
-_FROM_BEFORE = re.compile(r"\bfrom\s+$", re.I)
+# day ranges: "16-17 December" (the English of "from October 22 to 24" is in patterns.toml)
 _DAY_RANGE_BEFORE = re.compile(r"\b([0-3]?\d)\s*[-–]\s*$")
 _YEAR_DIGITS = re.compile(r"(?:19|20)\d\d")
 
@@ -104,6 +102,7 @@ def _grammar(rules: RuleSet) -> _Grammar:
 
 def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
     g = _grammar(rules)
+    P = rules.patterns
     fold = s.casefold()
     aligned = len(fold) == len(s)
     has_year = _YEAR_DIGITS.search(s) is not None
@@ -144,7 +143,7 @@ def find_dates(s: str, rules: RuleSet) -> list[DateMention]:
             excl = bool(g.excluded_before.search(before)) or first in g.excluded_words
             if kind == "year" and first in ("from", "to", "through", "after", "before", "since", "until", "by"):
                 excl = True
-            if kind == "monthday" and excl and _RANGE_AFTER.match(s, b) and _FROM_BEFORE.search(before):
+            if kind == "monthday" and excl and P.range_after.match(s, b) and P.range_from_before.search(before):
                 excl = False  # "from October 22 to 24": a range of days, dated by its first day
             if kind == "monthday":
                 lead = _DAY_RANGE_BEFORE.search(s, max(0, a - 8), a)

@@ -212,6 +212,8 @@ class Patterns:
     meeting_of: re.Pattern
     about_after: re.Pattern
     dated_name_gap: re.Pattern
+    range_after: re.Pattern
+    range_from_before: re.Pattern
     year_join: re.Pattern
     dated_name_after: re.Pattern
     named_summit: re.Pattern
