@@ -242,7 +242,7 @@ def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, ps: frozenset
     conf_pen = 0.0
     # pair phrases ("the two countries") and coreference
     need = 3 if R.patterns.multi.search(text[max(s.start, t.start - 30):t.start]) and "trilateral" in text[max(s.start, t.start - 30):t.start].lower() else 2
-    if pair_n and len(ps) < need:
+    if pair_n and len(ps) < need and strat != "bloc":  # a bloc's own summit takes no pair
         same = [c.parties for c in cands if len(c.parties) == pair_n and (not ps or ps & c.parties)]
         ref = same[-1] if same else pair_ref(doc, pair_n, ps, t.type)
         if ref:
