@@ -130,7 +130,7 @@ def train(docs) -> dict:
     final = LogisticRegression(C=C, max_iter=5000).fit(X, y)
     names = vec.get_feature_names_out()
     weights = {str(n): round(float(w) * a, 6) for n, w in zip(names, final.coef_[0]) if abs(w * a) >= 1e-6}
-    rule_free = sorted(d["id"] for d in docs)
+    tune_ids = sorted(d["id"] for d in docs)
     return {
         "schema": flt.SCHEMA,
         "intercept": round(float(final.intercept_[0]) * a + b, 6),
@@ -139,7 +139,7 @@ def train(docs) -> dict:
         "meta": {
             "trained_on": "eval/corpus.jsonl, split tune",
             "tune_docs": len(docs),
-            "tune_ids_sha256": hashlib.sha256("\n".join(rule_free).encode()).hexdigest(),
+            "tune_ids_sha256": hashlib.sha256("\n".join(tune_ids).encode()).hexdigest(),
             "candidates": len(rows),
             "candidates_right": int(y.sum()),
             "gold_events": n_gold,

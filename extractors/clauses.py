@@ -67,13 +67,13 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             np_text = " ".join(reversed(np_words))
             if any(w in R.np_negative for w in np_words) or any(n in np_text for n in R.np_negative if " " in n):
                 continue
-            if td.needs_defence_np and not _defence_words(R, low[max(s.start, a - 40):a]):
+            if td.needs_defence_np and not _has_defence(cues, max(s.start, a - 40), a):
                 continue
-            if td.needs_defence_sentence and not _defence_words(R, low[s.start:s.end]):
+            if td.needs_defence_sentence and not defence(doc, i):
                 continue
             # what the pact is about, right after it: "an agreement on the handling of asylum requests"
             about = P.about_after.match(low, b, s.end)
-            if about and not _defence_words(R, about.group(0)):
+            if about and not _has_defence(cues, about.start(), about.end()):
                 words = WORD.findall(about.group(0))
                 if any(w in R.np_negative for w in words) or any(n in about.group(0) for n in R.np_negative if " " in n):
                     continue
@@ -108,10 +108,6 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
     return out, dropped
 
 
-def _defence_words(R, span: str) -> bool:
-    return any(cat == "DEF" for _, (term, payload) in R.cue_ac.iter(span) for cat, _ in payload)
-
-
 def meet_ok(doc: Document, b: int, s: Sentence, ms: list[Mention]) -> bool:
     """'met Zelensky', 'meet in Abuja', 'met on Wednesday' — not 'meet spending targets'."""
     P = doc.rules.patterns
@@ -143,10 +139,13 @@ def conference_check(doc: Document, s: Sentence, ms: list[Mention], trig_cues: l
 
 # --------------------------------------------------------------------------- defence context
 
-def _has_defence(cues: list[Cue]) -> bool:
+def _has_defence(cues: list[Cue], lo: int = 0, hi: int | None = None) -> bool:
+    """A defence cue among ``cues`` (within [lo, hi) when given) that is not inside a non-defence
+    phrase ("energy security")."""
     nd = [(c.start, c.end) for c in cues if c.cat == "NOTDEF"]
     for c in cues:
-        if c.cat == "DEF" and not any(a <= c.start and c.end <= b for a, b in nd):
+        if (c.cat == "DEF" and lo <= c.start and (hi is None or c.end <= hi)
+                and not any(a <= c.start and c.end <= b for a, b in nd)):
             return True
     return False
 

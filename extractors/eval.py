@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from .pubdate import PubDate
 from .scoring import Report, format_report, load_gold, score
 
-__all__ = ["run", "evaluate", "EvalResult", "reliability", "format_reliability", "corpus_hash",
+__all__ = ["evaluate", "evaluate_docs", "EvalResult", "reliability", "format_reliability", "corpus_hash",
            "figures", "GOALS", "check_goals", "print_details", "SPLITS", "DetailsRefused"]
 
 SPLITS = ("tune", "validation")
@@ -50,25 +50,22 @@ def predict(docs: Iterable[dict], rules_only: bool = False) -> dict[str, list]:
     return {d["id"]: fn(d["text"], PubDate.parse(d.get("published"))) for d in docs}
 
 
-def run(path: str | Path, split: str | None = None) -> tuple[list[dict], dict, Report]:
-    """Score one gold file (optionally one half of it): documents, predictions, report."""
-    docs = load_gold(path)
-    if split:
-        docs = [d for d in docs if d.get("split") == split]
-    pred = predict(docs)
-    return docs, pred, score(docs, pred)
+def evaluate_docs(docs: list[dict], split: str | None = None, rules_only: bool = False) -> dict[str, EvalResult]:
+    """Score every half the documents record (``tune``, ``validation``), only ``split`` when
+    given, or all of them as ``all`` when they record none."""
+    if split is not None:
+        groups = {split: [d for d in docs if d.get("split") == split]}
+        if not groups[split]:
+            raise ValueError(f"no passage is in the {split!r} half")
+    else:
+        halves = sorted({d.get("split") for d in docs if d.get("split")}, key=lambda h: (h not in SPLITS, h))
+        groups = {h: [d for d in docs if d.get("split") == h] for h in halves} or {"all": docs}
+    return {name: EvalResult(name, group, score(group, predict(group, rules_only))) for name, group in groups.items()}
 
 
 def evaluate(path: str | Path, rules_only: bool = False) -> dict[str, EvalResult]:
-    """Every half a file records (``tune``, ``validation``), or the whole file as ``all``."""
-    docs = load_gold(path)
-    halves = sorted({d.get("split") for d in docs if d.get("split")}, key=lambda h: (h not in SPLITS, h))
-    groups = {h: [d for d in docs if d.get("split") == h] for h in halves} or {"all": docs}
-    out = {}
-    for name, group in groups.items():
-        pred = predict(group, rules_only)
-        out[name] = EvalResult(name, group, score(group, pred))
-    return out
+    """``evaluate_docs`` over a gold file."""
+    return evaluate_docs(load_gold(path), rules_only=rules_only)
 
 
 def corpus_hash(path: str | Path) -> str:
@@ -147,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.details and a.split != "tune" and any(d.get("split") == "validation" for d in load_gold(a.gold)):
         print("--details reads errors: only with --split tune (validation is scored, never read)", file=sys.stderr)
         return 2
-    _, _, rep = run(a.gold, a.split)
+    rep = next(iter(evaluate_docs(load_gold(a.gold), a.split).values())).report
     if a.json:
         print(json.dumps(rep.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -188,13 +185,6 @@ def format_goals(rep: Report) -> str:
         v = "n/a" if val is None else f"{val:.3f}"
         rows.append(f"  {goal.replace('_', ' '):<18} {v:>6}  (goal >= {bar:.2f})  {'met' if met else 'NOT MET'}")
     return "\n".join(rows)
-
-
-def evaluate_split(path: str | Path, split: str, rules_only: bool = False) -> EvalResult:
-    docs = [d for d in load_gold(path) if d.get("split") == split]
-    if not docs:
-        raise ValueError(f"{path}: no passage is in the {split!r} half")
-    return EvalResult(split, docs, score(docs, predict(docs, rules_only)))
 
 
 BASELINE = Path(__file__).resolve().parents[1] / "eval" / "baseline.json"

@@ -296,6 +296,7 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
     if not blocs:
         return set()
     owners: list[str] = []
+    named_before = {m.actor for m in blocs if m.end <= t.start}
     after = P.summit_of.match(text, t.end, s.end)
     if after:
         pos = after.end()
@@ -309,10 +310,8 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
             if not j:
                 break
             pos = j.end()
-        if not owners and P.bloc_coref_word.match(text, after.end(), s.end):
-            before = {m.actor for m in blocs if m.end <= t.start}
-            if len(before) == 1:
-                owners = list(before)  # "a summit of the bloc", the bloc named earlier in the sentence
+        if not owners and P.bloc_coref_word.match(text, after.end(), s.end) and len(named_before) == 1:
+            owners = list(named_before)  # "a summit of the bloc", the bloc named earlier in the sentence
     if not owners:
         for m in reversed(blocs):
             if m.end > t.start:
@@ -324,12 +323,11 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
             if P.bloc_summit_gap.fullmatch(text, m.end, t.start):
                 owners.append(m.actor)
             break
-    if not owners and P.their_summit.search(text, max(s.start, t.start - 40), t.start):
-        before = {m.actor for m in blocs if m.end <= t.start}
-        first_bloc = min((m.start for m in blocs if m.end <= t.start), default=t.start)
-        others = [m for m in actors if m.role == "actor" and first_bloc <= m.start < t.start and kinds.get(m.actor) != "bloc"]
-        if len(before) == 1 and not others:
-            owners = list(before)  # "NATO leaders ... their summit", not "EU and Indian leaders ... their summit"
+    if not owners and len(named_before) == 1 and P.their_summit.search(text, max(s.start, t.start - 40), t.start):
+        first_bloc = min(m.start for m in blocs if m.end <= t.start)
+        if not any(m.role == "actor" and first_bloc <= m.start < t.start and kinds.get(m.actor) != "bloc"
+                   for m in actors):
+            owners = list(named_before)  # "NATO leaders ... their summit", not "EU and Indian leaders ... their summit"
     return set(owners)
 
 

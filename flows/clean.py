@@ -14,8 +14,11 @@ import re
 import unicodedata
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from extractors.pubdate import PubDate
 
 MIN_TEXT_CHARS = 200          # shorter "articles" are page shells: use the feed's text instead
 MAX_TREE_SIZE = 200_000       # lxml elements; bounds the size of trafilatura's output tree
@@ -45,7 +48,7 @@ class CleanResult:
     # Set by clean_and_extract: the extractor's events for ``text``, with the publication day
     # they were resolved against (the store step re-extracts if its own day differs).
     events: list[dict] | None = None
-    events_day: Any = None  # extractors.pubdate.PubDate the events were extracted with
+    events_day: PubDate | None = None  # the publication date the events were extracted with
 
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -189,7 +192,7 @@ def clean_and_extract_many(pages: list[tuple]) -> list[CleanResult]:
     return [clean_and_extract(*args) for args in pages]
 
 
-def event_rows(text: str, day) -> list[dict]:
+def event_rows(text: str, day: PubDate | None) -> list[dict]:
     """The extractor's events for one article, as the event log takes them."""
     from extractors import extract
 
@@ -265,7 +268,7 @@ def published_precision(page_date: str | None, published: datetime | None, sourc
     return "day"
 
 
-def published_pubdate(published: datetime | None, precision: str | None):
+def published_pubdate(published: datetime | None, precision: str | None) -> PubDate | None:
     """The extractor's publication date for a stored article: to the day, to the month, or none."""
     from extractors.pubdate import PubDate
 

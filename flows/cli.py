@@ -726,10 +726,10 @@ def eval_cmd(
     if write_baseline and (gold is not None and gold.resolve() != corpus.resolve() or split or rules_only):
         raise DefwatchError("--write-baseline pins the whole bundled corpus: run it without FILE, --split and --rules-only.")
     try:
-        results = (ev.evaluate(path, rules_only) if split is None
-                   else {split: ev.evaluate_split(path, split, rules_only)})
+        results = ev.evaluate_docs(docs, split, rules_only)
     except ValueError as exc:
-        raise DefwatchError(str(exc)) from None
+        raise DefwatchError(f"{path}: {exc}") from None
+    digest = ev.corpus_hash(path)
     extra: dict = {}
     if gold is None and split is None:
         for name, other in (("samples", PROJECT_ROOT / "samples" / "expected-events.jsonl"),
@@ -740,14 +740,15 @@ def eval_cmd(
         out = ev.write_baseline(path, results)
         console.print(f"wrote {out.relative_to(PROJECT_ROOT)}", highlight=False)
     if json_out:
-        payload = {"ruleset": RULESET_VERSION, "file": str(path), "corpus_sha256": ev.corpus_hash(path),
+        payload = {"ruleset": RULESET_VERSION, "file": str(path), "corpus_sha256": digest,
                    "halves": {k: {**r.report.to_dict(), "reliability": ev.reliability(r.report)} for k, r in results.items()},
                    "other_files": {k: r.report.to_dict() for k, r in extra.items()}}
-        for v in list(payload["halves"].values()) + list(payload["other_files"].values()):
-            v.pop("details", None) if has_validation else None
+        if has_validation:  # the JSON lists no errors either: validation's are never read
+            for v in [*payload["halves"].values(), *payload["other_files"].values()]:
+                v.pop("details", None)
         console.print_json(json.dumps(payload))
         return
-    console.print(f"{path.name} (sha256 {ev.corpus_hash(path)[:12]}), ruleset {RULESET_VERSION}", highlight=False)
+    console.print(f"{path.name} (sha256 {digest[:12]}), ruleset {RULESET_VERSION}", highlight=False)
     console.print("rules only: the candidate filter is off" if rules_only else "rules, then the candidate filter",
                   highlight=False)
     console.print(ev.format_summary({**results, **extra}), highlight=False)

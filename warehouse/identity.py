@@ -4,7 +4,8 @@ event's state is given all its mentions. Pure functions; ``warehouse.eventlog`` 
 Rules (also in the README):
 1-2. "The same event" is defined once, in ``extractors.identity`` (shared with the extractor's
    within-document merge, which uses window 0): two mentions can only be one event if their
-   ``type`` and sorted ``parties`` are equal, and their dates must be compatible: either is missing; or one contains the other ("2025-06" and
+   ``type`` and sorted ``parties`` are equal, and their dates must be compatible: either is
+   missing; or one contains the other ("2025-06" and
    "2025-06-23", "2024" and "2024-11"); or the two date ranges lie within a window of each other
    (92 days for partnerships, whose target dates slip; 31 days for summits, so two summits of the
    same parties months apart stay two events).

@@ -101,3 +101,26 @@ def test_extract_applies_the_candidate_filter_with_calibrated_confidence():
     [ev] = extract(text, PUB)
     assert (ev.type, ev.parties, ev.status, ev.rule) == (cand.type, cand.parties, cand.status, cand.rule)
     assert 0.0 < ev.confidence <= 1.0
+
+
+def test_the_filters_fast_scoring_equals_its_feature_definition():
+    """extractors.filter.apply sums weights without building feature dictionaries (speed); it must
+    give exactly what the model gives the features() the training script saw."""
+    import json
+
+    from extractors import filter as flt
+    from extractors.rules import get_rules
+    from tests.conftest import REPO
+
+    rules = get_rules()
+    assert rules.filter_model is not None
+    checked = 0
+    for line in (REPO / "eval" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:120]:
+        doc = json.loads(line)
+        cands = extract_candidates(doc["text"], doc["published"])
+        fast = flt.apply(cands, doc["text"], rules.filter_model, rules.actor_kind, keep_all=True)
+        slow = [round(rules.filter_model.score(flt.features(e, doc["text"], len(cands), rules.actor_kind)), 3)
+                for e in cands]
+        assert [e.confidence for e in fast] == slow, doc["id"]
+        checked += len(cands)
+    assert checked > 50
