@@ -306,7 +306,7 @@ def feeds_check(
     registry = [f for f in load_feeds(feeds) if all_feeds or f.enabled]
     settings = load_settings()
     with console.status(f"checking {len(registry)} feeds…"):
-        results, _ = run_fetches(settings.fetch, [FetchRequest(url=f.url, key=f.name, trusted=True) for f in registry])
+        results, _ = run_fetches(settings.fetch, [FetchRequest(url=f.url, key=f.name, trusted=f.trusted) for f in registry])
     t = Table(title=f"feed check: {feeds}")
     for col in ("name", "result", "HTTP", "entries", "time", "detail"):
         t.add_column(col, overflow="fold" if col == "detail" else "ellipsis")
