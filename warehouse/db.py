@@ -189,6 +189,13 @@ def damage_in(duckdb_message: str) -> str | None:
     return f"the block at byte {int(m.group(1)):,} fails its checksum" if m else None
 
 
+def name_some(names, at_most: int = 5) -> str:
+    """'a, b, c' or 'a, b, c, … (12 in all)'."""
+    names = sorted(names)
+    more = f", … ({len(names)} in all)" if len(names) > at_most else ""
+    return ", ".join(names[:at_most]) + more
+
+
 def disk_reserve_bytes() -> int:
     raw = os.environ.get(DISK_RESERVE_ENV, "").strip()
     try:
@@ -209,12 +216,8 @@ def ensure_disk_space(path: Path) -> None:
     folder = path.parent if path.parent.exists() else Path(".")
     free, reserve = shutil.disk_usage(folder).free, disk_reserve_bytes()
     if free < reserve:
-        raise disk_full(path, f"{_mib(free)} free, less than the {_mib(reserve)} kept in reserve so that a "
-                              f"write never finds the disk full ({DISK_RESERVE_ENV})")
-
-
-def _mib(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MiB"
+        raise disk_full(path, f"{free // 1024:,} KiB free, less than the {-(-reserve // 1024):,} KiB kept in reserve "
+                              f"so that a write never finds the disk full ({DISK_RESERVE_ENV})")
 
 
 def ensure_writable_database(path: str | Path) -> None:
@@ -236,8 +239,8 @@ def ensure_writable_database(path: str | Path) -> None:
             finally:
                 con.close()
             if tables and "schema_version" not in tables:
-                raise unusable(path, f"it is a DuckDB database of something else ({len(tables)} tables, none of "
-                                     f"them defwatch's schema_version)",
+                raise unusable(path, f"it is a DuckDB database of something else (tables: {name_some(tables)}; "
+                                     f"none of them defwatch's schema_version)",
                                "Point --db at a defwatch database, or at a new file")
     ensure_disk_space(path)
 
@@ -316,7 +319,7 @@ class HeldWriter:
         """Close the connection (a checkpoint): other processes can open the file now."""
         if self._con is not None:
             con, self._con = self._con, None
-            con.close()
+            close_without_filling_the_disk(self.path, con)
 
     def _hand_over(self) -> None:
         self.handovers += 1
@@ -341,6 +344,18 @@ def _secure_new_file(path: Path) -> None:
     path.unlink()
 
 
+def close_without_filling_the_disk(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Close a write connection; below the disk reserve, without the checkpoint closing does.
+    The checkpoint copies changed blocks into the file (megabytes); skipped, the committed data
+    stays in the write-ahead log, which the next open replays once there is room again."""
+    try:
+        ensure_disk_space(path)
+    except DiskFullError:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.close()
+
+
 @contextlib.contextmanager
 def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-write connection with the schema migrated.
@@ -357,7 +372,7 @@ def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Itera
     try:
         yield con
     finally:
-        con.close()
+        close_without_filling_the_disk(Path(path), con)
 
 
 def open_writer(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:

@@ -122,7 +122,7 @@ def _check_schema(con: duckdb.DuckDBPyConnection, report: CheckReport, tables: s
     if "schema_version" not in tables:
         report.damaged = True
         report.findings.append(f"{path}: not a defwatch database: it has no schema_version table "
-                               f"({len(tables)} other tables)")
+                               f"(tables: {dbmod.name_some(tables) or 'none'})")
         return
     if "schema_version" not in report.tables:
         return  # unreadable: already a finding
