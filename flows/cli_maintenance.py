@@ -65,13 +65,18 @@ def register(app: typer.Typer, db_option, errors_are_messages: Callable, out: Co
         force: Annotated[bool, typer.Option(help="Replace an existing database (kept as DB.before-restore).")] = False,
         wait: WaitOption = 0.0,
     ) -> None:
-        """Rebuild the database from a backup folder. The result must pass `defwatch check` with
-        the backup's row counts before it takes the place of --db; an existing database is
-        replaced only with --force."""
+        """Rebuild the database from a backup folder. The result must read back undamaged with
+        the backup's row counts before it takes the place of --db (other findings of `defwatch
+        check` are listed, exit 1); an existing database is replaced only with --force."""
         from flows.runlock import run_lock
         from warehouse.maintenance import restore as run_restore
 
         with run_lock(db, wait_s=wait):
             res = run_restore(folder, db, force=force)
+        verdict = "check passed" if not res.findings else f"check found {len(res.findings)} problems the backup had"
         _say(out, f"restored {res.target} from {res.source}: {len(res.tables)} tables, "
-                  f"{sum(res.tables.values()):,} rows in {res.seconds:.1f} s; check passed")
+                  f"{sum(res.tables.values()):,} rows in {res.seconds:.1f} s; {verdict}")
+        for line in res.findings:
+            _say(out, line)
+        if res.findings:
+            raise typer.Exit(1)

@@ -170,6 +170,7 @@ class CopyResult:
     tables: dict[str, int]
     seconds: float
     bytes: int
+    findings: list[str] = field(default_factory=list)   # check's findings on the restored file
 
 
 def backup(path: Path, target: Path, wait: float = dbmod.LOCK_WAIT_SECONDS) -> CopyResult:
@@ -243,7 +244,9 @@ def restore(source: Path, path: Path, force: bool = False) -> CopyResult:
     con.close()
     report = check(staging)
     counts_differ = {t: (n, report.tables.get(t)) for t, n in manifest["tables"].items() if report.tables.get(t) != n}
-    if report.exit_code != 0 or counts_differ:
+    # Damage or lost rows stop the restore. Findings the source had too (orphans, an old schema)
+    # do not: the backup is restored as it was taken, and the findings are reported.
+    if report.damaged or counts_differ:
         _remove_database(staging)
         problems = "; ".join(report.findings) or f"row counts differ from the manifest: {counts_differ}"
         raise RestoreRefused(f"The backup {source} did not restore cleanly ({problems}); {path} was not changed.")
@@ -255,7 +258,8 @@ def restore(source: Path, path: Path, force: bool = False) -> CopyResult:
         if wal.exists():  # the old file's log belongs with it: replayed onto the new file, it would corrupt it
             os.replace(wal, kept.with_name(kept.name + ".wal"))
     os.replace(staging, path)
-    return CopyResult(source, path, report.tables, time.monotonic() - started, path.stat().st_size)
+    findings = [f.replace(str(staging), str(path)) for f in report.findings]
+    return CopyResult(source, path, report.tables, time.monotonic() - started, path.stat().st_size, findings)
 
 
 def _remove_database(path: Path) -> None:
