@@ -192,6 +192,7 @@ def backup(path: Path, target: Path, wait: float = dbmod.LOCK_WAIT_SECONDS) -> C
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     con = dbmod._open(path, read_only=True, wait=wait)
+    old_umask = os.umask(0o077)   # the copy is as private as the database file (0600)
     try:
         names = [t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1").fetchall()]
@@ -205,10 +206,12 @@ def backup(path: Path, target: Path, wait: float = dbmod.LOCK_WAIT_SECONDS) -> C
                 raise dbmod.disk_full(path, f"the backup folder {target} ran out of space") from None
             raise
     finally:
+        os.umask(old_umask)
         con.close()
     (partial / MANIFEST).write_text(json.dumps({
         "source": str(path), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "schema_version": version, "duckdb": duckdb.__version__, "tables": tables}, indent=2) + "\n")
+    (partial / MANIFEST).chmod(0o600)
     if target.exists():
         target.rmdir()  # empty (checked above)
     partial.rename(target)
@@ -232,8 +235,13 @@ def restore(source: Path, path: Path, force: bool = False) -> CopyResult:
                              f"to a new --db.")
     staging = path.with_name(path.name + ".restoring")
     _remove_database(staging)
+    path.parent.mkdir(parents=True, exist_ok=True)
     dbmod.ensure_disk_space(path)
-    con = duckdb.connect(str(staging))
+    old_umask = os.umask(0o077)   # owner-only, like every database file defwatch creates
+    try:
+        con = duckdb.connect(str(staging))
+    finally:
+        os.umask(old_umask)
     try:
         con.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
         con.execute("CHECKPOINT")

@@ -6,6 +6,7 @@ folder and while an ingest holds the database; restore refuses to replace a data
 from __future__ import annotations
 
 import shutil
+import stat
 from pathlib import Path
 
 import duckdb
@@ -77,6 +78,7 @@ def test_backup_and_restore_round_trip_and_refusals(ingested, tmp_path):
     assert made.returncode == 0 and made.leftovers == [], made.stderr
     assert made.lines[0].startswith(f"backed up {db} to {folder}: 13 tables, ")
     assert not folder.with_name("backup.partial").exists()
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in [folder, *folder.iterdir()]), "owner-only"
     again = run_defwatch(["backup", str(folder), "--db", str(db)], env)
     assert again.returncode == 2
     assert again.lines == [f"error: The backup folder {folder} already exists and is not empty; nothing was "
@@ -86,6 +88,7 @@ def test_backup_and_restore_round_trip_and_refusals(ingested, tmp_path):
     restored = run_defwatch(["restore", str(folder), "--db", str(target)], env)
     assert restored.returncode == 0 and restored.leftovers == [], restored.stderr
     assert _rows(target) == _rows(db)
+    assert stat.S_IMODE(target.stat().st_mode) & 0o077 == 0, "owner-only, like the original"
     checked = run_defwatch(["check", "--db", str(target)], env)
     assert checked.returncode == 0, checked.lines
 
