@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import typing
 
 import httpcore
@@ -51,7 +52,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     built again here with the same limits and TLS context plus the backend (the extension point
     httpcore offers; httpx exposes it in a later release, encode/httpx#3180)."""
 
-    def __init__(self, *, verify, limits: httpx.Limits) -> None:
+    def __init__(self, *, verify: ssl.SSLContext, limits: httpx.Limits) -> None:
         super().__init__(verify=verify, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=verify,
