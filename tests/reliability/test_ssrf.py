@@ -115,17 +115,20 @@ def test_a_trusted_feed_is_trusted_for_its_own_scheme_host_and_port_only():
     assert canary.total_requests() == 0
 
 
-def test_dns_rebinding_connects_to_the_address_that_was_checked(tmp_path):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_dns_rebinding_connects_to_the_address_that_was_checked(scheme):
     """A name that answers a public address to the check and loopback to a second lookup: the
     fetcher looks it up once and connects to the public address it checked (in a network
-    namespace of its own, where 8.8.8.8 is a local server; see rebinding_child.py)."""
+    namespace of its own, where 8.8.8.8 is a local server; see rebinding_child.py). Over https the
+    pinned connection still sends the name (SNI) and verifies the certificate against it."""
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         pytest.skip("needs unshare(1) and ip(8) to give the attack a network namespace of its own")
     probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"cannot create a network namespace here (unshare -n: {probe.stderr.decode().strip()}); "
                     "the rebinding test needs one to serve a public address locally")
-    run = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.reliability.rebinding_child"],
+    run = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.reliability.rebinding_child",
+                          *(["--https"] if scheme == "https" else [])],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     got = json.loads(run.stdout)
@@ -133,6 +136,8 @@ def test_dns_rebinding_connects_to_the_address_that_was_checked(tmp_path):
     assert got["lookups"] == 1, "the name was resolved once: for the check and the connection"
     assert got["ok"] and "public" in got["body"]
     assert got["public_hits"] == [{"path": "/page", "host": f"rebind.test:{got['port']}"}], "Host header kept"
+    if scheme == "https":
+        assert got["public_sni"] == ["rebind.test"] and got["canary_sni"] == [], "SNI names the host, not the address"
 
 
 def test_a_guard_lookup_that_fails_refuses_the_request(monkeypatch):
