@@ -136,6 +136,8 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
     load_feeds(feeds_file, base_url=base_url)
     with run_lock(db, wait_s=wait):
         pass
+    from warehouse.db import ensure_writable_database
+    ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
     with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
         from flows.ingest import ingest_flow
     # Everything imported so far lives until exit: keep it out of every later garbage collection
@@ -306,7 +308,7 @@ def feeds_check(
     registry = [f for f in load_feeds(feeds) if all_feeds or f.enabled]
     settings = load_settings()
     with console.status(f"checking {len(registry)} feeds…"):
-        results, _ = run_fetches(settings.fetch, [FetchRequest(url=f.url, key=f.name, trusted=True) for f in registry])
+        results, _ = run_fetches(settings.fetch, [FetchRequest(url=f.url, key=f.name, trusted=f.trusted) for f in registry])
     t = Table(title=f"feed check: {feeds}")
     for col in ("name", "result", "HTTP", "entries", "time", "detail"):
         t.add_column(col, overflow="fold" if col == "detail" else "ellipsis")
@@ -798,6 +800,11 @@ def _read_jsonl_rows(path: Path):
             yield n, None, f"{path}, line {n}: a document is a JSON object with \"text\"."
             continue
         yield n, doc, None
+
+
+from flows import cli_maintenance  # noqa: E402  (check, backup, restore)
+
+cli_maintenance.register(app, DbOption, _errors_are_messages, console)
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ import httpx
 
 from flows.errors import TRANSIENT_KINDS
 from flows.settings import FetchSettings
-from flows.urls import blocked_reason
+from flows.guarded_transport import GuardedTransport
+from flows.urls import AddressRefused, same_origin
 
 
 @dataclass
@@ -32,7 +33,7 @@ class FetchRequest:
     key: str = ""                  # caller's identifier (feed name, article id)
     etag: str | None = None
     last_modified: str | None = None
-    trusted: bool = False          # skip the private-address guard (operator-marked feeds)
+    trusted: bool = False          # the address guard skips this URL's own scheme, host and port
 
 
 @dataclass
@@ -111,6 +112,12 @@ def _tls_context() -> ssl.SSLContext:
 # KEPT_HOST_CLIENTS most recently used hosts stay open.
 KEPT_HOST_CLIENTS = 64
 
+# What the guard's refusals add, so the person reading them knows the one way round it.
+_TRUST_HINT = (" (only a feed marked `trusted = true` in feeds.toml may use such an address, and only "
+               "for its own scheme, host and port)")
+# Refusals of the guarded transport: no request was sent, so none is counted.
+_REFUSED_BEFORE_CONNECTING = frozenset({"blocked_address", "dns", "bad_url"})
+
 
 @dataclass(eq=False)
 class _HostClient:
@@ -141,25 +148,29 @@ class Fetcher:
         for c in clients:
             await c.client.aclose()
 
-    async def _checkout(self, host: str) -> _HostClient:
+    async def _checkout(self, host: str, guarded: bool) -> _HostClient:
         """The host's client, marked in use. A new host's client is made here, after closing the
-        least recently used idle clients beyond KEPT_HOST_CLIENTS."""
-        hc = self._clients.get(host)
+        least recently used idle clients beyond KEPT_HOST_CLIENTS. A guarded client connects only to
+        public addresses it checked itself; a trusted origin's hops use an unguarded one."""
+        key = (host, guarded)
+        hc = self._clients.get(key)
         if hc is not None:
-            self._clients.move_to_end(host)
+            self._clients.move_to_end(key)
         else:
             excess = len(self._clients) + 1 - KEPT_HOST_CLIENTS
             if excess > 0:
                 for idle in [h for h, c in self._clients.items() if c.in_use == 0][:excess]:
                     await self._clients.pop(idle).client.aclose()
             s = self.settings
-            hc = self._clients[host] = _HostClient(httpx.AsyncClient(
+            limits = httpx.Limits(max_connections=s.per_host, max_keepalive_connections=s.per_host)
+            hc = self._clients[key] = _HostClient(httpx.AsyncClient(
                 follow_redirects=False,  # followed by hand: each hop is counted and checked
                 timeout=httpx.Timeout(s.timeout_s),
-                limits=httpx.Limits(max_connections=s.per_host, max_keepalive_connections=s.per_host),
+                limits=limits,
                 headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
                 trust_env=False,
                 verify=_tls_context(),
+                transport=GuardedTransport(verify=_tls_context(), limits=limits) if guarded else None,
             ))
         hc.in_use += 1
         return hc
@@ -225,42 +236,47 @@ class Fetcher:
                 res.error_kind, res.error = "redirect_loop", f"{req.url} redirects in a loop (back to {url})"
                 return
             seen.add(url)
-            guard = await self._guard(url, req)
-            if guard:
-                res.error_kind, res.error = guard
+            bad_scheme = self._scheme_error(url)
+            if bad_scheme:
+                res.error_kind, res.error = bad_scheme
                 return
             # The host's slot first, then a global one: a request queued behind its host's limit
             # must not sit on a global slot that another host could use.
             host = (urlsplit(url).hostname or "").lower()
             async with self._host_lock(host), self._global:
-                outcome = await self._request(url, host, headers, res)
+                outcome = await self._request(url, host, self._guarded(url, req), headers, res)
             if outcome is None:
                 return
             url = outcome
         res.error_kind = "too_many_redirects"
         res.error = f"{req.url} redirected more than {self.settings.max_redirects} times"
 
-    async def _guard(self, url: str, req: FetchRequest) -> tuple[str, str] | None:
+    @staticmethod
+    def _scheme_error(url: str) -> tuple[str, str] | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return "bad_url", f"{url!r} is not an http(s) address; only http and https are fetched"
-        if self.settings.allow_private:
-            return None
-        # Trust covers the operator's own host only: a redirect elsewhere is checked like any link.
-        if req.trusted and parts.hostname == urlsplit(req.url).hostname:
-            return None
-        reason = await asyncio.to_thread(blocked_reason, url)  # DNS lookup off the event loop
-        return ("blocked_address", f"{url} was not fetched: {reason}") if reason else None
+        return None
 
-    async def _request(self, url: str, host: str, headers: dict[str, str], res: FetchResult) -> str | None:
+    def _guarded(self, url: str, req: FetchRequest) -> bool:
+        """Whether the address guard applies to this hop. Trust covers the operator's own scheme,
+        host and port only: another port of the same host, or a redirect elsewhere, is checked
+        like any link."""
+        if self.settings.allow_private:
+            return False
+        return not (req.trusted and same_origin(url, req.url))
+
+    async def _request(self, url: str, host: str, guarded: bool, headers: dict[str, str],
+                       res: FetchResult) -> str | None:
         """One HTTP exchange, on ``host``'s client. Returns the next URL on a redirect, else None
         (result filled in)."""
-        self.requests_made += 1
-        hc = await self._checkout(host)
+        hc = await self._checkout(host, guarded)
         try:
             return await self._exchange(hc.client, url, headers, res)
         finally:
             hc.in_use -= 1
+            if res.error_kind not in _REFUSED_BEFORE_CONNECTING:
+                self.requests_made += 1
 
     async def _exchange(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
                         res: FetchResult) -> str | None:
@@ -300,6 +316,9 @@ class Fetcher:
                     chunks.append(chunk)
                 res.body = b"".join(chunks)
                 return None
+        except AddressRefused as exc:  # the guarded transport refused to connect (see guarded_transport)
+            res.error_kind = exc.kind
+            res.error = str(exc) if exc.kind == "dns" else f"{url} was not fetched: {exc}{_TRUST_HINT}"
         except httpx.TimeoutException:
             res.error_kind, res.error = "timeout", f"{url} timed out after {self.settings.timeout_s:g} s"
         except httpx.ConnectError as exc:

@@ -19,7 +19,7 @@ from flows.fetch import FetchRequest, FetchResult, run_fetches
 from flows.parse import Entry, ParsedFeed, parse_feed
 from flows.registry import FeedDef
 from flows.settings import Settings
-from flows.urls import article_id, canonical_url
+from flows.urls import article_id, canonical_url, same_origin
 
 
 @dataclass
@@ -53,10 +53,9 @@ def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Sett
     reqs = []
     for f in feeds:
         st = states.get(f.name) or {}
+        # A feed's own address is guarded like any link unless the operator marked it trusted.
         reqs.append(FetchRequest(url=f.url, key=f.name, etag=st.get("etag"),
-                                 last_modified=st.get("last_modified"), trusted=True))
-        # Feed addresses come from the operator's registry, so the private-address guard applies
-        # only to links found inside feeds.
+                                 last_modified=st.get("last_modified"), trusted=f.trusted))
     progress.start("feeds", len(reqs))
     parsed_by_name: dict[str, ParsedFeed] = {}
 
@@ -101,10 +100,10 @@ def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> lis
                 if poll.feed.name != out[aid].feed_name and poll.feed.name not in out[aid].also_in:
                     out[aid].also_in.append(poll.feed.name)
                 continue
-            # Trust covers the feed's own host only: its links to other hosts are guarded like any.
-            own_host = urlsplit(entry.link).hostname == urlsplit(poll.feed.url).hostname
+            # Trust covers the feed's own scheme, host and port: other links are guarded like any.
+            own_origin = same_origin(entry.link, poll.feed.url)
             out[aid] = Candidate(article_id=aid, url=canon, original_url=entry.link,
-                                 feed_name=poll.feed.name, trusted=poll.feed.trusted and own_host, entry=entry)
+                                 feed_name=poll.feed.name, trusted=poll.feed.trusted and own_origin, entry=entry)
     return interleave_hosts(list(out.values()))
 
 

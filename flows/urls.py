@@ -40,28 +40,49 @@ def article_id(canonical: str) -> str:
 
 
 def is_public_address(ip: str) -> bool:
-    addr = ipaddress.ip_address(ip)
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])  # an IPv6 zone ("fe80::1%eth0") is not part of it
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         addr = addr.ipv4_mapped
     return addr.is_global and not (addr.is_multicast or addr.is_reserved)
 
 
-def blocked_reason(url: str) -> str | None:
-    """None when ``url`` may be fetched by default; else why not. Checked after DNS resolution,
-    and again on every redirect hop by the fetcher."""
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one filled in): what a feed's ``trusted`` covers."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return f"only http(s) links are fetched, not {parts.scheme or 'a relative link'}"
-    host = parts.hostname
-    if not host:
-        return "the link has no host"
+    scheme = parts.scheme.lower()
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return None  # let the request itself fail with a clear DNS error
-    for info in infos:
-        ip = info[4][0]
+        port = parts.port
+    except ValueError:  # a port out of range or not a number: matches nothing
+        return scheme, "", -1
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+def same_origin(url: str, other: str) -> bool:
+    return origin(url) == origin(other)
+
+
+class AddressRefused(Exception):
+    """A connection the address guard refused; ``kind`` is the stable error kind to record."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+
+
+def public_addresses(host: str, port: int) -> list[str]:
+    """The addresses of ``host``, all of them public; else ``AddressRefused``. The guard fails
+    closed: a name that does not resolve is refused too, and the caller connects only to the
+    addresses returned here (never resolving the name a second time, which a rebinding DNS
+    server could answer differently)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise AddressRefused("dns", f"{host}: the host name does not resolve (DNS)") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise AddressRefused("dns", f"{host}: the host name does not resolve (DNS)")
+    for ip in addresses:
         if not is_public_address(ip):
-            return f"{host} resolves to {ip}, a loopback, private, link-local or metadata address"
-    return None
+            raise AddressRefused("blocked_address",
+                                 f"{host} resolves to {ip}, a loopback, private, link-local or metadata address")
+    return addresses

@@ -16,6 +16,7 @@ import functools
 import os
 import random
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from importlib import resources
@@ -44,6 +45,26 @@ class WriteConflictError(DatabaseBusyError):
     """DuckLake refused a commit because another writer changed the same table meanwhile."""
 
 
+class UnusableDatabaseError(WarehouseError):
+    """The database file is damaged, truncated or not a DuckDB database: nothing was changed."""
+
+    exit_code = 2
+
+
+class DiskFullError(WarehouseError):
+    """Too little free space left to write safely: nothing was written by this attempt."""
+
+    exit_code = 1
+
+
+# A write that finds the disk full can leave DuckDB unable to roll its commit back, and it then
+# aborts the process (measured with DuckDB 1.5: "Failed to append to PRIMARY_feed_state_0",
+# exit 134, on every later run). So no write transaction starts with less than this free on the
+# database's file system; it must exceed what one batch writes (WAL plus checkpoint).
+DISK_RESERVE_ENV = "DEFWATCH_DISK_RESERVE_MB"
+DEFAULT_DISK_RESERVE_MB = 64.0
+
+
 _LOCK_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
 
 
@@ -69,10 +90,10 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
     try:
         while True:
             try:
-                con = duckdb.connect(str(path), read_only=read_only)
+                con = _connect(path, read_only)
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
-                    raise
+                    raise _open_error(path, exc) from None
                 if time.monotonic() >= deadline:
                     pid = _holder_pid(exc)
                     who = f" (process {pid})" if pid else ""
@@ -93,6 +114,135 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
         if flagged:
             with contextlib.suppress(OSError):
                 wanted_flag(path).unlink(missing_ok=True)
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` after a look at the file's first bytes: DuckDB opens a SQLite file by
+    loading its sqlite extension (from the internet), and a file that is not DuckDB's is refused
+    here with a reason instead of DuckDB's error."""
+    reason = foreign_file_reason(path)
+    if reason:
+        raise unusable(path, reason)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException:
+        raise
+    except duckdb.Error as exc:  # a damaged catalog can fail as an internal or serialization error
+        raise _open_error(path, exc) from None
+
+
+_DUCKDB_MAGIC = b"DUCK"   # bytes 8-11 of every DuckDB file (after the header block's checksum)
+
+
+def foreign_file_reason(path: Path) -> str | None:
+    """Why ``path`` is not a DuckDB database, judged from its first bytes (read only); None if it
+    is one, or does not exist (DuckDB creates it)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        return "it is a directory, not a database file"
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    if not head:
+        return "the file is empty (0 bytes), not a DuckDB database"
+    if head.startswith(b"SQLite format 3\0"):
+        return "it is a SQLite database, not a DuckDB one"
+    if head[8:12] != _DUCKDB_MAGIC:
+        return ("it is not a DuckDB database (its first bytes are not a DuckDB header: another kind of file, "
+                "or a damaged header)")
+    return None
+
+
+def unusable(path: Path, reason: str, advice: str | None = None) -> UnusableDatabaseError:
+    advice = advice or (f"Restore a backup (defwatch restore BACKUP_DIR --db {path} --force) or move the file "
+                        f"aside to start a new database")
+    return UnusableDatabaseError(f"The database {path} cannot be used: {reason}. It was not changed. {advice}.")
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> WarehouseError:
+    """DuckDB's error on opening ``path`` as one line that says what is wrong and what to do."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "No space left on device" in text:
+        return disk_full(path, "DuckDB could not write to it (no space left on the device)")
+    if "Permission denied" in text:
+        return unusable(path, "permission denied", "Give this user read and write access to it and its folder")
+    damage = damage_in(text)
+    if damage:
+        return unusable(path, f"it is damaged ({damage})")
+    m = re.search(r"attempted to read (\d+) bytes from location (\d+)", text)
+    if m:
+        size = path.stat().st_size
+        return unusable(path, f"it is truncated (DuckDB needs bytes up to {int(m.group(1)) + int(m.group(2)):,}, "
+                              f"the file has {size:,})")
+    if "not a valid DuckDB database file" in text:
+        return unusable(path, "it is not a DuckDB database file")
+    text = re.sub(r"^[A-Za-z ]+Error: ", "", text)
+    return unusable(path, f"DuckDB cannot open it ({text})")
+
+
+def damage_in(duckdb_message: str) -> str | None:
+    """DuckDB's checksum failure as a phrase ('the block at byte N fails its checksum'), else None."""
+    m = re.search(r"checksum \d+ does not match stored checksum \d+ in block at location (\d+)", duckdb_message)
+    return f"the block at byte {int(m.group(1)):,} fails its checksum" if m else None
+
+
+def name_some(names, at_most: int = 5) -> str:
+    """'a, b, c' or 'a, b, c, … (12 in all)'."""
+    names = sorted(names)
+    more = f", … ({len(names)} in all)" if len(names) > at_most else ""
+    return ", ".join(names[:at_most]) + more
+
+
+def disk_reserve_bytes() -> int:
+    raw = os.environ.get(DISK_RESERVE_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_DISK_RESERVE_MB
+    except ValueError:
+        mb = DEFAULT_DISK_RESERVE_MB
+    return int(mb * 1024 * 1024)
+
+
+def disk_full(path: Path, what: str) -> DiskFullError:
+    return DiskFullError(
+        f"Not enough disk space for the database {path}: {what}. Nothing more was written; what was stored "
+        f"before is kept. Free space on that disk (or move the database with --db), then run again.")
+
+
+def ensure_disk_space(path: Path) -> None:
+    """``DiskFullError`` unless the database's file system has the reserve free (see above)."""
+    folder = path.parent if path.parent.exists() else Path(".")
+    free, reserve = shutil.disk_usage(folder).free, disk_reserve_bytes()
+    if free < reserve:
+        raise disk_full(path, f"{free // 1024:,} KiB free, less than the {-(-reserve // 1024):,} KiB kept in reserve "
+                              f"so that a write never finds the disk full ({DISK_RESERVE_ENV})")
+
+
+def ensure_writable_database(path: str | Path) -> None:
+    """Before a write command starts anything (Prefect included): the file, if there is one, is a
+    usable DuckDB database of defwatch's, and its disk has room. Reads only; changes nothing.
+    A file another process holds is not judged here (that process may be a healthy writer)."""
+    if _lake_config() is not None:
+        return
+    path = Path(path)
+    if path.exists():
+        try:
+            con = _connect(path, read_only=True)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise _open_error(path, exc) from None
+        else:
+            try:
+                tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            finally:
+                con.close()
+            if tables and "schema_version" not in tables:
+                raise unusable(path, f"it is a DuckDB database of something else (tables: {name_some(tables)}; "
+                                     f"none of them defwatch's schema_version)",
+                               "Point --db at a defwatch database, or at a new file")
+    ensure_disk_space(path)
 
 
 # Names of the zone that is UTC all year. DuckDB hands out TIMESTAMPTZ values in the session's zone
@@ -156,6 +306,7 @@ class HeldWriter:
         if self._con is not None and wanted_flag(self.path).exists():
             self.release()
             self._hand_over()
+        ensure_disk_space(self.path)
         if self._con is None:
             self._con = open_writer(self.path, self.wait)
         try:
@@ -168,7 +319,7 @@ class HeldWriter:
         """Close the connection (a checkpoint): other processes can open the file now."""
         if self._con is not None:
             con, self._con = self._con, None
-            con.close()
+            close_without_filling_the_disk(self.path, con)
 
     def _hand_over(self) -> None:
         self.handovers += 1
@@ -193,6 +344,18 @@ def _secure_new_file(path: Path) -> None:
     path.unlink()
 
 
+def close_without_filling_the_disk(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Close a write connection; below the disk reserve, without the checkpoint closing does.
+    The checkpoint copies changed blocks into the file (megabytes); skipped, the committed data
+    stays in the write-ahead log, which the next open replays once there is room again."""
+    try:
+        ensure_disk_space(path)
+    except DiskFullError:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.close()
+
+
 @contextlib.contextmanager
 def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-write connection with the schema migrated.
@@ -204,11 +367,12 @@ def write_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Itera
         with _lake_write_connection(cfg, wait) as con:
             yield con
         return
+    ensure_disk_space(Path(path))
     con = open_writer(path, wait)
     try:
         yield con
     finally:
-        con.close()
+        close_without_filling_the_disk(Path(path), con)
 
 
 def open_writer(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:

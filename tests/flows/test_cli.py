@@ -91,8 +91,8 @@ def test_feeds_check_reports_each_feed(tmp_path, server):
                  body=b'<rss version="2.0"><channel><title>t</title><item><title>a</title><link>http://e/a</link></item></channel></rss>')
     server.route("/bad", status=500)
     feeds = tmp_path / "feeds.toml"
-    feeds.write_text(f'[[feed]]\nname = "good"\nurl = "{server.url("/good")}"\n\n'
-                     f'[[feed]]\nname = "bad"\nurl = "{server.url("/bad")}"\n')
+    feeds.write_text(f'[[feed]]\nname = "good"\nurl = "{server.url("/good")}"\ntrusted = true\n\n'
+                     f'[[feed]]\nname = "bad"\nurl = "{server.url("/bad")}"\ntrusted = true\n')
     out = defwatch("feeds", "check", "--feeds", str(feeds))
     assert out.returncode == 1
     assert re.search(r"good\s+│ ok\s+│ 200\s+│ 1", out.stdout)

@@ -157,7 +157,8 @@ def test_untrusted_links_to_private_addresses_are_blocked(server):
     results, n = run_fetches(FetchSettings(), [FetchRequest(url=url, trusted=False)])
     assert results[0].error_kind == "blocked_address" and n == 0
     assert results[0].error == (f"{url} was not fetched: 127.0.0.1 resolves to 127.0.0.1, a loopback, private, "
-                                "link-local or metadata address")
+                                "link-local or metadata address (only a feed marked `trusted = true` in "
+                                "feeds.toml may use such an address, and only for its own scheme, host and port)")
     assert server.hits("/secret") == []
 
 
@@ -167,7 +168,9 @@ def test_redirect_to_a_private_address_is_blocked_on_the_hop(server):
     results, n = run_fetches(FetchSettings(), [FetchRequest(url=url, trusted=True)])
     assert results[0].error_kind == "blocked_address"
     assert results[0].error == ("http://169.254.169.254/latest/meta-data was not fetched: 169.254.169.254 resolves "
-                                "to 169.254.169.254, a loopback, private, link-local or metadata address")
+                                "to 169.254.169.254, a loopback, private, link-local or metadata address (only a "
+                                "feed marked `trusted = true` in feeds.toml may use such an address, and only for "
+                                "its own scheme, host and port)")
     assert n == 1, "the redirect itself was followed no further"
 
 
