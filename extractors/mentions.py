@@ -214,7 +214,7 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         if any(e.kind == "blocker" for e in entries):
             continue
         m.role, m.actor, m.place, m.kind, m.head, m.claimed = "", "", "", "", False, -1
-        if P.compound_after.match(after) or m.end <= fronted_end:
+        if P.compound_after.match(after) or P.absent_after.match(after) or m.end <= fronted_end:
             m.role = "ignore"
             out.append(m)
             continue
@@ -230,7 +230,8 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         firm = first.get("firm")
         person = first.get("person")
         coref = first.get("coref")
-        if P.ignore_before.search(before):
+        if P.ignore_before.search(before) or (
+                P.qualifier_before.search(before) and P.qualifier_after.match(after)):
             m.role = "ignore"
             out.append(m)
             continue

@@ -202,6 +202,9 @@ class Patterns:
     ignore_before: re.Pattern
     capital_after: re.Pattern
     compound_after: re.Pattern
+    absent_after: re.Pattern
+    qualifier_before: re.Pattern
+    qualifier_after: re.Pattern
     name_after: re.Pattern
     city_of: re.Pattern
     the_end: re.Pattern
