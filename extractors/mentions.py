@@ -246,8 +246,9 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
             out.append(m)
             continue
         possessive = after[:2] in ("'s", "’s")
-        loc_cue = bool(P.loc_before.search(before)) and not possessive
-        to_cue = bool(P.to_before.search(before)) and not possessive
+        pair_half = bool(P.pair_compound_after.match(after))  # "at the Japan-EU Summit": not a place
+        loc_cue = bool(P.loc_before.search(before)) and not possessive and not pair_half
+        to_cue = bool(P.to_before.search(before)) and not possessive and not pair_half
         if coref is not None:
             bloc_name = resolve_bloc_coref(doc, coref.extra, m.start)
             if bloc_name:

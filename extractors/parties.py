@@ -188,7 +188,10 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     if coref_main is not None:
         party_sets.append((frozenset(coref_main.parties), date_pick, "coref"))
     elif between:
-        ps = base | explicit_names(between)
+        names = explicit_names(between)
+        # "a summit between A and B": the between-list names every party; names before it in the
+        # sentence ("met a Colombian fisherman ..., speaking at a summit between ...") are not
+        ps = (mod_names | names) if len(names) >= 2 else (base | names)
         party_sets.append((frozenset(ps), date_pick, "between"))
     elif groups and any(g for g, _ in groups):
         plural = t.term.endswith("s") and not t.term.endswith("ss") or len(groups) > 1

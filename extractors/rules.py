@@ -205,6 +205,7 @@ class Patterns:
     absent_after: re.Pattern
     qualifier_before: re.Pattern
     qualifier_after: re.Pattern
+    pair_compound_after: re.Pattern
     name_after: re.Pattern
     city_of: re.Pattern
     the_end: re.Pattern
