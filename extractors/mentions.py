@@ -101,9 +101,10 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
     text = doc.text
     desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
     suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
-    if not desc_pos and not suf_end:
+    owner_group = " Group" in text
+    if not desc_pos and not suf_end and not owner_group:
         return []
-    rx = (P.firm_by_descriptor, P.firm_by_suffix)
+    rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group)
     legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
     out = []
     names: dict[str, str] = {}
@@ -114,6 +115,9 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
                 m = rx[0].match(text, p)
                 if m:
                     yield m
+        elif k == 2:
+            if owner_group:
+                yield from rx[2].finditer(text)
         else:
             for e in suf_end:
                 m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
@@ -256,6 +260,10 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
                 out.append(m)
             continue
         if firm is not None and not (country or bloc):
+            if P.created_before.search(before):
+                m.role = "ignore"  # the joint venture a deal creates
+                out.append(m)
+                continue
             m.role, m.actor, m.kind = "actor", firm.name, "firm"
             out.append(m)
             continue

@@ -200,6 +200,7 @@ class Patterns:
     loc_before: re.Pattern
     to_before: re.Pattern
     ignore_before: re.Pattern
+    created_before: re.Pattern
     capital_after: re.Pattern
     compound_after: re.Pattern
     absent_after: re.Pattern
@@ -246,6 +247,7 @@ class Patterns:
     # dynamic firm names
     firm_by_descriptor: re.Pattern
     firm_by_suffix: re.Pattern
+    firm_by_owner_group: re.Pattern
     legal_form: re.Pattern
     # word sets
     determiners: frozenset
