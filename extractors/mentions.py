@@ -234,7 +234,7 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         firm = first.get("firm")
         person = first.get("person")
         coref = first.get("coref")
-        if P.ignore_before.search(before) or (
+        if P.ignore_before.search(before) or (bloc is None and firm is None and P.left_before.search(before)) or (
                 P.qualifier_before.search(before) and P.qualifier_after.match(after)):
             m.role = "ignore"
             out.append(m)
@@ -280,7 +280,9 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
                     m.role = "toplace"
                 out.append(m)
                 continue
-        if bloc is not None:
+        if bloc is not None and P.member_after.match(after) and P.one_member_before.search(before):
+            m.role = "ignore"  # "a NATO member": one of the bloc's members, not the bloc
+        elif bloc is not None:
             m.role, m.actor, m.kind = "actor", bloc.name, "bloc"
         elif country is not None:
             m.role, m.actor, m.kind = "actor", country.name, "country"

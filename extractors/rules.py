@@ -201,6 +201,9 @@ class Patterns:
     to_before: re.Pattern
     ignore_before: re.Pattern
     created_before: re.Pattern
+    left_before: re.Pattern
+    one_member_before: re.Pattern
+    member_after: re.Pattern
     capital_after: re.Pattern
     compound_after: re.Pattern
     absent_after: re.Pattern
