@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .attributes import future, location, pick_date, share_at_summit, status
+from .attributes import future, location, pick_date, share_at_summit, share_sidelines, status
 from .clauses import defence, defence_ok, scope, seg_triggers, zones
 from .dates import DateMention, resolve
 from .document import Candidate, Cue, Document, Mention, Trigger
@@ -100,6 +100,7 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
                 sidelines=bool(P.sidelines.search(text[min(ext_a, max(seg_a, t.start - 60)):ext_b])),
             ))
     share_at_summit(doc, cands, triggers)
+    share_sidelines(cands)
     return cands
 
 
