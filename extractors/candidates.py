@@ -85,7 +85,7 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             date = date_text = None
             d = dpick
             if d is not None:
-                date = resolve(d, doc.pub, fut)
+                date = resolve(d, doc.pub, _future_of(doc, st, fut, ext_a, s, t, d))
                 date_text = d.text if date else None
             # location
             loc = None
@@ -102,6 +102,16 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
     share_at_summit(doc, cands, triggers)
     share_sidelines(cands)
     return cands
+
+
+def _future_of(doc: Document, st: str | None, fut: bool | None, ext_a: int, s: Sentence, t, d: DateMention) -> bool | None:
+    """With no word of its state, a bare date resolves forward only on a future cue before the end
+    of the trigger and the date ("will meet ... on Friday"), not on one in a later clause ("closed
+    out the summit on Wednesday, after members committed to ... over the next decade")."""
+    if st is not None or not fut:
+        return fut
+    end = max(t.end, d.end)
+    return future(doc, None, ext_a, end) or future(doc, None, s.start, end)
 
 
 def _dated_name(doc: Document, t, s: Sentence, dates) -> DateMention | None:
