@@ -152,7 +152,11 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     if (t.type == "partnership" and len(mod_names) == 1 and R.actor_kind.get(next(iter(mod_names))) == "bloc"
             and not between and not any(g for g, _ in groups)):
         return PartyPlan([], [], set(), set())  # "the NATO treaty", "NATO's alliance": the bloc's own
-    if mod_names and (len(mod_names) >= 2 or any(R.actor_kind.get(x) == "bloc" for x in mod_names)):
+    # before a verb the names are its subject: "NATO leaders met" is the bloc's meeting, but in
+    # "Trump and Commission President von der Leyen met" the official stands for one side
+    subject_only = (t.rule in R.triggers and R.triggers[t.rule].verb and mods
+                    and not P.bloc_leaders_after.match(text, mods[0].end, t.start))
+    if mod_names and not subject_only and (len(mod_names) >= 2 or any(R.actor_kind.get(x) == "bloc" for x in mod_names)):
         base = set(mod_names)  # "the Canada-EU agreement", "the Quad meeting", "the G7 summit"
         subj = []
     else:

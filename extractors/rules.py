@@ -225,6 +225,7 @@ class Patterns:
     year_join: re.Pattern
     dated_name_after: re.Pattern
     named_summit: re.Pattern
+    bloc_leaders_after: re.Pattern
     leaders_word: re.Pattern
     # parties
     summit_of: re.Pattern
