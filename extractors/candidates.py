@@ -81,6 +81,9 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             if settled is None:
                 continue
             ps, strat, explicit, conf_pen = settled
+            if t.type == "summit" and len(ps) >= 3 and doc.lower[max(s.start, t.start - 4):t.start] == "the " and any(
+                    e.type == "summit" and e.rule.endswith("/bloc") and i - e.sent_idx <= 5 for e in doc.events):
+                continue  # "... and Somali President X travelled to the Iraqi capital for the meeting": a bloc summit's guests
             # date
             date = date_text = None
             d = dpick
@@ -101,7 +104,19 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             ))
     share_at_summit(doc, cands, triggers)
     share_sidelines(cands)
-    return cands
+    return _without_attendees(doc, s, cands)
+
+
+def _without_attendees(doc: Document, s: Sentence, cands: list[Candidate]) -> list[Candidate]:
+    """'Leaders of A, B, C ... met in Oslo for the JEF Leaders' Summit': a gathering of three or
+    more beside a bloc's own summit in the same sentence is that summit, its members attending
+    (not when it meets on the summit's sidelines: then it is a meeting of its own)."""
+    if not any(c.type == "summit" and c.rule.endswith("/bloc") for c in cands):
+        return cands
+    if doc.rules.patterns.sidelines.search(doc.text, s.start, s.end):
+        return cands
+    return [c for c in cands if not (c.type == "summit" and not c.rule.endswith("/bloc") and len(c.parties) >= 3
+                                     and not c.sidelines)]
 
 
 def _future_of(doc: Document, st: str | None, fut: bool | None, ext_a: int, s: Sentence, t, d: DateMention) -> bool | None:
