@@ -129,6 +129,11 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     mods, groups, between, pair_n = cl.mods, cl.groups, cl.between, cl.pair_n
     subj_a = min(ext_a, seg_a)
     subj = [m for m in actors if subj_a <= m.start < t.start and m.claimed == -1]
+    prev = max((x for x in triggers if x.end <= t.start and x.type == t.type), key=lambda x: x.end, default=None)
+    if prev is not None and any(m.start < prev.start for m in subj):
+        # "Trump will meet leaders of the GCC in Riyadh before flying to Doha for talks with Qatar's
+        # emir": names after an earlier trigger are its objects; the subject before it is shared
+        subj = [m for m in subj if not prev.end <= m.start]
     if subj and P.reported.search(doc.lower, subj[-1].end, t.start) and (
             is_definite(doc, t, s) or doc.lower[max(s.start, t.start - 12):t.start].rstrip().endswith("both")):
         subj = []  # "the Estonian minister said the agreement ...": a speaker, not a party
