@@ -367,6 +367,19 @@ def firm_filter(doc: Document, ps: set, t: Trigger) -> set | None:
     return ps
 
 
+def _opening_state(doc: Document, j: int) -> str | None:
+    """The state (country, or capital standing for it) that sentence j opens with, if any."""
+    start = doc.sents[j].start
+    for m in doc.sent_mentions[j]:
+        entries = m[3] if isinstance(m, tuple) else m.entries
+        if (m[0] if isinstance(m, tuple) else m.start) != start:
+            continue
+        for e in entries:
+            if e.kind in ("country", "metonym") and doc.rules.actor_kind.get(e.name) == "country":
+                return e.name
+    return None
+
+
 def pair_ref(doc: Document, n: int, explicit: set, typ: str | None = None) -> frozenset | None:
     """The parties of the latest event with n parties (sharing one with ``explicit`` if given)."""
     evs = doc.events
@@ -406,7 +419,13 @@ def complete(doc: Document, p: str | None, i: int, t: Trigger, ms: list[Mention]
                 o = next(iter(e.parties - {p}))
                 if not others or o in others:
                     return o
-    # 4. running subject of the article
+    # 4. "Manila has been stitching together defence arrangements. It signed ...": a sentence-initial
+    # "It" is the previous sentence's subject when that sentence opens with a state
+    if i > 0 and doc.rules.patterns.it_start.match(doc.text[doc.sents[i].start:doc.sents[i].start + 4]):
+        prev_subject = _opening_state(doc, i - 1)
+        if prev_subject is not None and prev_subject != p:
+            return prev_subject
+    # 5. running subject of the article
     best = None
     for a, (cnt, last) in doc.salience.items():
         if a == p or kinds.get(a) == "firm" or a in R.bloc_members:
