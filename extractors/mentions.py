@@ -102,9 +102,10 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
     desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
     suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
     owner_group = " Group" in text
-    if not desc_pos and not suf_end and not owner_group:
+    appositive = "'s " in text or "’s " in text
+    if not desc_pos and not suf_end and not owner_group and not appositive:
         return []
-    rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group)
+    rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group, P.firm_by_appositive)
     legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
     out = []
     names: dict[str, str] = {}
@@ -118,6 +119,9 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
         elif k == 2:
             if owner_group:
                 yield from rx[2].finditer(text)
+        elif k == 3:
+            if appositive:
+                yield from rx[3].finditer(text)
         else:
             for e in suf_end:
                 m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
@@ -296,6 +300,11 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         else:
             continue
         out.append(m)
+    # an owner describing a firm named before it: "Romarm, Romania's state-owned ... company"
+    for m in out:
+        if m.role == "actor" and m.kind == "country" and P.owner_desc_after.match(text, m.end, s.end) \
+                and P.owner_desc_before.search(text[max(s.start, m.start - 40):m.start]):
+            m.role = "firmmod"
     # nationality modifiers of firms: "Italy's Leonardo", "Turkish drone maker Kartal"
     for k, m in enumerate(out):
         if m.role == "actor" and m.kind == "country":

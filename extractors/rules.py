@@ -253,6 +253,9 @@ class Patterns:
     firm_by_descriptor: re.Pattern
     firm_by_suffix: re.Pattern
     firm_by_owner_group: re.Pattern
+    firm_by_appositive: re.Pattern
+    owner_desc_after: re.Pattern
+    owner_desc_before: re.Pattern
     legal_form: re.Pattern
     # word sets
     determiners: frozenset
