@@ -81,9 +81,11 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             if settled is None:
                 continue
             ps, strat, explicit, conf_pen = settled
-            if t.type == "summit" and len(ps) >= 3 and doc.lower[max(s.start, t.start - 4):t.start] == "the " and any(
+            if t.type == "summit" and len(ps) >= 3 and P.the_end.search(text, max(s.start, t.start - 5), t.start) and any(
                     e.type == "summit" and e.rule.endswith("/bloc") and i - e.sent_idx <= 5 for e in doc.events):
-                continue  # "... and Somali President X travelled to the Iraqi capital for the meeting": a bloc summit's guests
+                # "... and Somali President X travelled to the Iraqi capital for the meeting": the
+                # guests of a bloc's summit named just before
+                continue
             # date
             date = date_text = None
             d = dpick

@@ -101,9 +101,8 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
     text = doc.text
     desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
     suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
-    owner_group = " Group" in text
-    appositive = "'s " in text or "’s " in text
-    if not desc_pos and not suf_end and not owner_group and not appositive:
+    owned = "'s " in text or "’s " in text  # both owner patterns need a possessive
+    if not desc_pos and not suf_end and not owned:
         return []
     rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group, P.firm_by_appositive)
     legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
@@ -116,12 +115,9 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
                 m = rx[0].match(text, p)
                 if m:
                     yield m
-        elif k == 2:
-            if owner_group:
-                yield from rx[2].finditer(text)
-        elif k == 3:
-            if appositive:
-                yield from rx[3].finditer(text)
+        elif k >= 2:
+            if owned:
+                yield from rx[k].finditer(text)
         else:
             for e in suf_end:
                 m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
