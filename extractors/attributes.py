@@ -130,6 +130,21 @@ def share_at_summit(doc: Document, cands: list[Candidate], triggers: list[Trigge
                     p.location = sm.location
 
 
+def share_sidelines(cands: list[Candidate]) -> None:
+    """'the two leaders last met on the sidelines of the BRICS summit in Kazan last October': the
+    leaders' meeting takes the date, place and status of the summit it was held beside (from the
+    same sentence), instead of inheriting a date from an earlier event of the article."""
+    hosts = [c for c in cands if c.type == "summit" and c.rule.endswith("/bloc") and c.date]
+    if not hosts:
+        return
+    for c in cands:
+        if c.type == "summit" and c.sidelines and c.date is None and not c.rule.endswith("/bloc"):
+            sm = hosts[0]
+            c.date, c.date_text, c.inherit = sm.date, sm.date_text, False
+            c.location = c.location or sm.location
+            c.status = c.status or sm.status
+
+
 def dateline_place(doc: Document) -> str | None:
     """The dateline's place ("OSLO" -> "Oslo", by the gazetteer's spelling where it knows it)."""
     d = doc.dateline

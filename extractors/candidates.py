@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .attributes import future, location, pick_date, share_at_summit, status
+from .attributes import future, location, pick_date, share_at_summit, share_sidelines, status
 from .clauses import defence, defence_ok, scope, seg_triggers, zones
 from .dates import DateMention, resolve
 from .document import Candidate, Cue, Document, Mention, Trigger
@@ -81,11 +81,16 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
             if settled is None:
                 continue
             ps, strat, explicit, conf_pen = settled
+            if t.type == "summit" and len(ps) >= 3 and P.the_end.search(text, max(s.start, t.start - 5), t.start) and any(
+                    e.type == "summit" and e.rule.endswith("/bloc") and i - e.sent_idx <= 5 for e in doc.events):
+                # "... and Somali President X travelled to the Iraqi capital for the meeting": the
+                # guests of a bloc's summit named just before
+                continue
             # date
             date = date_text = None
             d = dpick
             if d is not None:
-                date = resolve(d, doc.pub, fut)
+                date = resolve(d, doc.pub, _future_of(doc, st, fut, ext_a, s, t, d))
                 date_text = d.text if date else None
             # location
             loc = None
@@ -100,7 +105,30 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
                 sidelines=bool(P.sidelines.search(text[min(ext_a, max(seg_a, t.start - 60)):ext_b])),
             ))
     share_at_summit(doc, cands, triggers)
-    return cands
+    share_sidelines(cands)
+    return _without_attendees(doc, s, cands)
+
+
+def _without_attendees(doc: Document, s: Sentence, cands: list[Candidate]) -> list[Candidate]:
+    """'Leaders of A, B, C ... met in Oslo for the JEF Leaders' Summit': a gathering of three or
+    more beside a bloc's own summit in the same sentence is that summit, its members attending
+    (not when it meets on the summit's sidelines: then it is a meeting of its own)."""
+    if not any(c.type == "summit" and c.rule.endswith("/bloc") for c in cands):
+        return cands
+    if doc.rules.patterns.sidelines.search(doc.text, s.start, s.end):
+        return cands
+    return [c for c in cands if not (c.type == "summit" and not c.rule.endswith("/bloc") and len(c.parties) >= 3
+                                     and not c.sidelines)]
+
+
+def _future_of(doc: Document, st: str | None, fut: bool | None, ext_a: int, s: Sentence, t, d: DateMention) -> bool | None:
+    """With no word of its state, a bare date resolves forward only on a future cue before the end
+    of the trigger and the date ("will meet ... on Friday"), not on one in a later clause ("closed
+    out the summit on Wednesday, after members committed to ... over the next decade")."""
+    if st is not None or not fut:
+        return fut
+    end = max(t.end, d.end)
+    return future(doc, None, ext_a, end) or future(doc, None, s.start, end)
 
 
 def _dated_name(doc: Document, t, s: Sentence, dates) -> DateMention | None:

@@ -90,9 +90,14 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             if td.id == "S-MEETING" and P.meeting_of.match(text[b:b + 40]):
                 continue
             if text[a].isupper() and td.id == "S-SUMMIT":
-                prev = _RX_PREV_CAP2.search(text[max(s.start, a - 40):a])
-                if prev and a - len(prev.group(0)) > s.start:
-                    pa = a - len(prev.group(0))
+                end = a
+                prev = _RX_PREV_CAP2.search(text[max(s.start, end - 40):end])
+                if prev and P.leaders_word.fullmatch(prev.group(1)):
+                    # "the JEF Leaders' Summit": the name before "Leaders'" says whose summit it is
+                    end -= len(prev.group(0))
+                    prev = _RX_PREV_CAP2.search(text[max(s.start, end - 40):end])
+                if prev and end - len(prev.group(0)) > s.start:
+                    pa = end - len(prev.group(0))
                     if not any(m.start <= pa < m.end and m.role in ("actor", "location", "placeonly") for m in ms):
                         doc.conference_summit = True
                         continue

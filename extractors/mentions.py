@@ -101,9 +101,10 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
     text = doc.text
     desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
     suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
-    if not desc_pos and not suf_end:
+    owned = "'s " in text or "’s " in text  # both owner patterns need a possessive
+    if not desc_pos and not suf_end and not owned:
         return []
-    rx = (P.firm_by_descriptor, P.firm_by_suffix)
+    rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group, P.firm_by_appositive)
     legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
     out = []
     names: dict[str, str] = {}
@@ -114,6 +115,9 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
                 m = rx[0].match(text, p)
                 if m:
                     yield m
+        elif k >= 2:
+            if owned:
+                yield from rx[k].finditer(text)
         else:
             for e in suf_end:
                 m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
@@ -214,7 +218,7 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         if any(e.kind == "blocker" for e in entries):
             continue
         m.role, m.actor, m.place, m.kind, m.head, m.claimed = "", "", "", "", False, -1
-        if P.compound_after.match(after) or m.end <= fronted_end:
+        if P.compound_after.match(after) or P.absent_after.match(after) or m.end <= fronted_end:
             m.role = "ignore"
             out.append(m)
             continue
@@ -230,7 +234,8 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         firm = first.get("firm")
         person = first.get("person")
         coref = first.get("coref")
-        if P.ignore_before.search(before):
+        if P.ignore_before.search(before) or (bloc is None and firm is None and P.left_before.search(before)) or (
+                P.qualifier_before.search(before) and P.qualifier_after.match(after)):
             m.role = "ignore"
             out.append(m)
             continue
@@ -245,8 +250,9 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
             out.append(m)
             continue
         possessive = after[:2] in ("'s", "’s")
-        loc_cue = bool(P.loc_before.search(before)) and not possessive
-        to_cue = bool(P.to_before.search(before)) and not possessive
+        pair_half = bool(P.pair_compound_after.match(after))  # "at the Japan-EU Summit": not a place
+        loc_cue = bool(P.loc_before.search(before)) and not possessive and not pair_half
+        to_cue = bool(P.to_before.search(before)) and not possessive and not pair_half
         if coref is not None:
             bloc_name = resolve_bloc_coref(doc, coref.extra, m.start)
             if bloc_name:
@@ -254,6 +260,10 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
                 out.append(m)
             continue
         if firm is not None and not (country or bloc):
+            if P.created_before.search(before):
+                m.role = "ignore"  # the joint venture a deal creates
+                out.append(m)
+                continue
             m.role, m.actor, m.kind = "actor", firm.name, "firm"
             out.append(m)
             continue
@@ -270,7 +280,9 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
                     m.role = "toplace"
                 out.append(m)
                 continue
-        if bloc is not None:
+        if bloc is not None and P.member_after.match(after) and P.one_member_before.search(before):
+            m.role = "ignore"  # "a NATO member": one of the bloc's members, not the bloc
+        elif bloc is not None:
             m.role, m.actor, m.kind = "actor", bloc.name, "bloc"
         elif country is not None:
             m.role, m.actor, m.kind = "actor", country.name, "country"
@@ -284,6 +296,11 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         else:
             continue
         out.append(m)
+    # an owner describing a firm named before it: "Romarm, Romania's state-owned ... company"
+    for m in out:
+        if m.role == "actor" and m.kind == "country" and P.owner_desc_after.match(text, m.end, s.end) \
+                and P.owner_desc_before.search(text[max(s.start, m.start - 40):m.start]):
+            m.role = "firmmod"
     # nationality modifiers of firms: "Italy's Leonardo", "Turkish drone maker Kartal"
     for k, m in enumerate(out):
         if m.role == "actor" and m.kind == "country":

@@ -129,6 +129,11 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     mods, groups, between, pair_n = cl.mods, cl.groups, cl.between, cl.pair_n
     subj_a = min(ext_a, seg_a)
     subj = [m for m in actors if subj_a <= m.start < t.start and m.claimed == -1]
+    prev = max((x for x in triggers if x.end <= t.start and x.type == t.type), key=lambda x: x.end, default=None)
+    if prev is not None and any(m.start < prev.start for m in subj):
+        # "Trump will meet leaders of the GCC in Riyadh before flying to Doha for talks with Qatar's
+        # emir": names after an earlier trigger are its objects; the subject before it is shared
+        subj = [m for m in subj if not prev.end <= m.start]
     if subj and P.reported.search(doc.lower, subj[-1].end, t.start) and (
             is_definite(doc, t, s) or doc.lower[max(s.start, t.start - 12):t.start].rstrip().endswith("both")):
         subj = []  # "the Estonian minister said the agreement ...": a speaker, not a party
@@ -152,7 +157,11 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     if (t.type == "partnership" and len(mod_names) == 1 and R.actor_kind.get(next(iter(mod_names))) == "bloc"
             and not between and not any(g for g, _ in groups)):
         return PartyPlan([], [], set(), set())  # "the NATO treaty", "NATO's alliance": the bloc's own
-    if mod_names and (len(mod_names) >= 2 or any(R.actor_kind.get(x) == "bloc" for x in mod_names)):
+    # before a verb the names are its subject: "NATO leaders met" is the bloc's meeting, but in
+    # "Trump and Commission President von der Leyen met" the official stands for one side
+    subject_only = (t.rule in R.triggers and R.triggers[t.rule].verb and mods
+                    and not P.bloc_leaders_after.match(text, mods[0].end, t.start))
+    if mod_names and not subject_only and (len(mod_names) >= 2 or any(R.actor_kind.get(x) == "bloc" for x in mod_names)):
         base = set(mod_names)  # "the Canada-EU agreement", "the Quad meeting", "the G7 summit"
         subj = []
     else:
@@ -188,7 +197,10 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     if coref_main is not None:
         party_sets.append((frozenset(coref_main.parties), date_pick, "coref"))
     elif between:
-        ps = base | explicit_names(between)
+        names = explicit_names(between)
+        # "a summit between A and B": the between-list names every party; names before it in the
+        # sentence ("met a Colombian fisherman ..., speaking at a summit between ...") are not
+        ps = (mod_names | names) if len(names) >= 2 else (base | names)
         party_sets.append((frozenset(ps), date_pick, "between"))
     elif groups and any(g for g, _ in groups):
         plural = t.term.endswith("s") and not t.term.endswith("ss") or len(groups) > 1
@@ -355,6 +367,19 @@ def firm_filter(doc: Document, ps: set, t: Trigger) -> set | None:
     return ps
 
 
+def _opening_state(doc: Document, j: int) -> str | None:
+    """The state (country, or capital standing for it) that sentence j opens with, if any."""
+    start = doc.sents[j].start
+    for m in doc.sent_mentions[j]:
+        entries = m[3] if isinstance(m, tuple) else m.entries
+        if (m[0] if isinstance(m, tuple) else m.start) != start:
+            continue
+        for e in entries:
+            if e.kind in ("country", "metonym") and doc.rules.actor_kind.get(e.name) == "country":
+                return e.name
+    return None
+
+
 def pair_ref(doc: Document, n: int, explicit: set, typ: str | None = None) -> frozenset | None:
     """The parties of the latest event with n parties (sharing one with ``explicit`` if given)."""
     evs = doc.events
@@ -394,7 +419,13 @@ def complete(doc: Document, p: str | None, i: int, t: Trigger, ms: list[Mention]
                 o = next(iter(e.parties - {p}))
                 if not others or o in others:
                     return o
-    # 4. running subject of the article
+    # 4. "Manila has been stitching together defence arrangements. It signed ...": a sentence-initial
+    # "It" is the previous sentence's subject when that sentence opens with a state
+    if i > 0 and doc.rules.patterns.it_start.match(doc.text[doc.sents[i].start:doc.sents[i].start + 4]):
+        prev_subject = _opening_state(doc, i - 1)
+        if prev_subject is not None and prev_subject != p:
+            return prev_subject
+    # 5. running subject of the article
     best = None
     for a, (cnt, last) in doc.salience.items():
         if a == p or kinds.get(a) == "firm" or a in R.bloc_members:

@@ -200,8 +200,16 @@ class Patterns:
     loc_before: re.Pattern
     to_before: re.Pattern
     ignore_before: re.Pattern
+    created_before: re.Pattern
+    left_before: re.Pattern
+    one_member_before: re.Pattern
+    member_after: re.Pattern
     capital_after: re.Pattern
     compound_after: re.Pattern
+    absent_after: re.Pattern
+    qualifier_before: re.Pattern
+    qualifier_after: re.Pattern
+    pair_compound_after: re.Pattern
     name_after: re.Pattern
     city_of: re.Pattern
     the_end: re.Pattern
@@ -217,6 +225,8 @@ class Patterns:
     year_join: re.Pattern
     dated_name_after: re.Pattern
     named_summit: re.Pattern
+    bloc_leaders_after: re.Pattern
+    leaders_word: re.Pattern
     # parties
     summit_of: re.Pattern
     bloc_join: re.Pattern
@@ -242,6 +252,10 @@ class Patterns:
     # dynamic firm names
     firm_by_descriptor: re.Pattern
     firm_by_suffix: re.Pattern
+    firm_by_owner_group: re.Pattern
+    firm_by_appositive: re.Pattern
+    owner_desc_after: re.Pattern
+    owner_desc_before: re.Pattern
     legal_form: re.Pattern
     # word sets
     determiners: frozenset
