@@ -245,8 +245,6 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
             out.append(m)
             continue
         possessive = after[:2] in ("'s", "’s")
-        loc_cue = bool(P.loc_before.search(before)) and not possessive
-        to_cue = bool(P.to_before.search(before)) and not possessive
         if coref is not None:
             bloc_name = resolve_bloc_coref(doc, coref.extra, m.start)
             if bloc_name:
@@ -262,7 +260,11 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
             m.head = person.extra == "head"
             out.append(m)
             continue
-        if loc_cue or (to_cue and place and not (country or bloc)):
+        # the place cues before the name, tested only where they decide something
+        loc_cue = not possessive and P.loc_before.search(before) is not None
+        to_cue = (not loc_cue and not possessive and place is not None and not (country or bloc)
+                  and P.to_before.search(before) is not None)
+        if loc_cue or to_cue:
             if place or country or metonym:
                 m.role = "location"
                 m.place = place.name if place else (country.name if country else metonym.extra)
