@@ -39,20 +39,23 @@ def longest(matches: list[tuple[int, int, object]]) -> list[tuple[int, int, obje
 def find_cues(doc: Document) -> list[Cue]:
     low = doc.lower
     raw = []
+    append = raw.append
     n = len(low)
-    for end_idx, (term, payload) in doc.rules.cue_ac.iter(low):
+    # whether the term starts or ends with a word character is known per term (rules.py): only
+    # the neighbouring characters of the text are tested here
+    for end_idx, (term, payload, size, word_start, word_end) in doc.rules.cue_ac.iter(low):
         b = end_idx + 1
-        a = b - len(term)
-        if a > 0:
+        a = b - size
+        if word_start and a > 0:
             c = low[a - 1]
-            if (c.isalnum() or c == "_") and (low[a].isalnum() or low[a] == "_"):
+            if c.isalnum() or c == "_":
                 continue
-        if b < n:
+        if word_end and b < n:
             c = low[b]
-            if (c.isalnum() or c == "_") and (low[end_idx].isalnum() or low[end_idx] == "_"):
+            if c.isalnum() or c == "_":
                 continue
         for cat, p in payload:
-            raw.append(Cue(a, b, cat, p))
+            append(Cue(a, b, cat, p))
     return raw
 
 
@@ -68,15 +71,17 @@ def actor_mentions(doc: Document) -> list[tuple]:
     n = len(text)
     for end_idx, val in R.actor_ac.iter(text):
         b = end_idx + 1
-        a = b - len(val[0])
-        # inline word-boundary test: no word character on both sides of either edge
-        if a > 0:
+        _, _, size, word_start, word_end = val
+        a = b - size
+        # word-boundary test: no word character on both sides of either edge (the surface's own
+        # edge characters are known per surface, see rules.py)
+        if word_start and a > 0:
             c = text[a - 1]
-            if (c.isalnum() or c == "_") and (text[a].isalnum() or text[a] == "_"):
+            if c.isalnum() or c == "_":
                 continue
-        if b < n:
+        if word_end and b < n:
             c = text[b]
-            if (c.isalnum() or c == "_") and (text[end_idx].isalnum() or text[end_idx] == "_"):
+            if c.isalnum() or c == "_":
                 continue
         raw.append((a, b, val))
     for m in (R.patterns.the_alliance_num.finditer(text) if ("-member" in text or "-nation" in text or "-country" in text) else ()):

@@ -71,6 +71,10 @@ def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> d
     return obj
 
 
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 def _check_strings(values: Any, where: str, *, allow_empty_list: bool = False) -> list[str]:
     if not isinstance(values, list):
         raise RuleDataError("E104", "expected a list of strings", where)
@@ -603,7 +607,9 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
 
     actor_ac = ahocorasick.Automaton()
     for surface, entries in surfaces.items():
-        actor_ac.add_word(surface, (surface, tuple(entries)))
+        # with the surface's length and whether it starts and ends with a word character (as cue_ac)
+        actor_ac.add_word(surface, (surface, tuple(entries), len(surface), _is_word_char(surface[0]),
+                                    _is_word_char(surface[-1])))
     actor_ac.make_automaton()
 
     # ---------------------------------------------------------------- triggers.toml
@@ -689,7 +695,9 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
 
     cue_ac = ahocorasick.Automaton()
     for term, payload in cues.items():
-        cue_ac.add_word(term, (term, tuple(payload)))
+        # with whether the term's first and last characters are word characters: a match is cut
+        # from a longer word only where a word character meets one (extractors.mentions.find_cues)
+        cue_ac.add_word(term, (term, tuple(payload), len(term), _is_word_char(term[0]), _is_word_char(term[-1])))
     cue_ac.make_automaton()
 
     # ---------------------------------------------------------------- dates.toml
