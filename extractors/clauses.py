@@ -8,6 +8,7 @@ of the sentence, and each trigger's zone and scope within them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .document import Cue, Document, Mention, Trigger
 from .mentions import longest
@@ -34,12 +35,13 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
     dropped (outside names): a dropped cue still ends the zone of the trigger before it."""
     R, text, low = doc.rules, doc.text, doc.lower
     P = R.patterns
-    cats_in = lambda cat: [c for c in cues if c.cat == cat]  # noqa: E731
-    leader = bool(cats_in("LEAD")) or any(m.head for m in ms if m.role == "actor")
-    mountain = bool(cats_in("MOUNT"))
-    conference = bool(cats_in("CONF"))
-    phone = bool(cats_in("PHONE"))
-    officials = cats_in("OFFICIAL")
+    cats = {c.cat for c in cues}
+    leader = "LEAD" in cats or any(m.head for m in ms if m.role == "actor")
+    mountain = "MOUNT" in cats
+    conference = "CONF" in cats
+    phone = "PHONE" in cats
+    officials = [c for c in cues if c.cat == "OFFICIAL"] if "OFFICIAL" in cats else []
+    np_phrases = _phrases(R.np_negative)
     out: list[Trigger] = []
     # longest trigger cue wins at overlapping positions
     tc = longest([(c.start, c.end, c) for c in trig_cues])
@@ -65,7 +67,7 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
                     break
                 np_words.append(w)
             np_text = " ".join(reversed(np_words))
-            if any(w in R.np_negative for w in np_words) or any(n in np_text for n in R.np_negative if " " in n):
+            if any(w in R.np_negative for w in np_words) or any(n in np_text for n in np_phrases):
                 continue
             if td.needs_defence_np and not _has_defence(cues, max(s.start, a - 40), a):
                 continue
@@ -75,7 +77,7 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             about = P.about_after.match(low, b, s.end)
             if about and not _has_defence(cues, about.start(), about.end()):
                 words = WORD.findall(about.group(0))
-                if any(w in R.np_negative for w in words) or any(n in about.group(0) for n in R.np_negative if " " in n):
+                if any(w in R.np_negative for w in words) or any(n in about.group(0) for n in np_phrases):
                     continue
             out.append(Trigger(a, b, "partnership", td.id, term, td.confidence))
         else:
@@ -111,6 +113,13 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
         out.append(Trigger(st.start, st.end, "partnership", "P-PRONOUN", low[st.start:st.end], 0.6, pseudo="pronoun"))
         out.sort(key=lambda t: t.start)
     return out, dropped
+
+
+@lru_cache(maxsize=8)
+def _phrases(words: frozenset) -> tuple[str, ...]:
+    """The entries of a word set that are phrases (hold a space), found once per rule set: they
+    are tested as substrings, the single words as tokens."""
+    return tuple(n for n in words if " " in n)
 
 
 def meet_ok(doc: Document, b: int, s: Sentence, ms: list[Mention]) -> bool:

@@ -85,6 +85,8 @@ class Document:
     dateline: str | None = None
     # matching passes
     cues: list[Cue] = field(default_factory=list)  # every cue of the text
+    # gazetteer matches (start, end, (surface, entries, ...)), found in the same pass as the cues
+    actor_hits: list[tuple] = field(default_factory=list)
     dynamic_firms: set[str] = field(default_factory=set)  # firm names found by descriptor/suffix
     # per sentence: mentions are (start, end, surface, entries) tuples, made Mention objects only
     # for sentences that get clause analysis

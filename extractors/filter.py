@@ -97,6 +97,31 @@ def load_model(path: Path = MODEL_PATH) -> FilterModel | None:
     return _load(str(path), st.st_mtime_ns)
 
 
+#: per model and event type: each word's weight as a sentence word ("w=") plus as a word of that
+#: type's sentence ("partnership:w="), memoised (the same words recur in every article); the same
+#: float as summing the two in apply, so scores do not move
+_WORD_WEIGHTS: dict[tuple[int, str], tuple[FilterModel, dict[str, float]]] = {}
+
+
+def _word_weights(model: FilterModel, typ: str, words: set[str]) -> dict[str, float]:
+    """The memo of ``model`` and ``typ``, holding at least ``words``."""
+    hit = _WORD_WEIGHTS.get((id(model), typ))
+    if hit is None or hit[0] is not model:
+        if len(_WORD_WEIGHTS) > 16:
+            _WORD_WEIGHTS.clear()
+        hit = _WORD_WEIGHTS[(id(model), typ)] = (model, {})
+    memo = hit[1]
+    missing = [t for t in words if t not in memo]
+    if missing:
+        if len(memo) > 50_000:
+            memo.clear()  # bounded: an open vocabulary must not grow it forever
+            missing = list(words)
+        w = model.weights
+        for t in missing:
+            memo[t] = w.get("w=" + t, 0.0) + w.get(f"{typ}:w={t}", 0.0)
+    return memo
+
+
 def apply(events: Iterable[Event], text: str, model: FilterModel | None, actor_kind: Mapping[str, str],
           keep_all: bool = False) -> list[Event]:
     """Score every candidate; keep those at or above the threshold (all of them with ``keep_all``,
@@ -115,8 +140,9 @@ def apply(events: Iterable[Event], text: str, model: FilterModel | None, actor_k
         key = (ev.type, ev.evidence_start, ev.evidence_end)
         words = by_sentence.get(key)
         if words is None:
-            words = by_sentence[key] = sum(w.get("w=" + t, 0.0) + w.get(f"{ev.type}:w={t}", 0.0)
-                                           for t in _tokens(ev.evidence))
+            tokens = _tokens(ev.evidence)
+            weight = _word_weights(model, ev.type, tokens)
+            words = by_sentence[key] = sum([weight[t] for t in tokens])
         z = model.intercept + head + words + sum(w.get(k, 0.0) for k in _shape(ev, text, n, actor_kind))
         p = 1.0 / (1.0 + math.exp(-max(-35.0, min(35.0, z))))
         if keep_all or p >= model.threshold:

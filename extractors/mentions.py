@@ -37,23 +37,69 @@ def longest(matches: list[tuple[int, int, object]]) -> list[tuple[int, int, obje
 # --------------------------------------------------------------------------- cues
 
 def find_cues(doc: Document) -> list[Cue]:
+    """Every cue of the text (lower-cased text, whole words); the same pass over the text keeps the
+    gazetteer's whole-word matches in ``doc.actor_hits`` for actor_mentions."""
     low = doc.lower
+    text = doc.text
     raw = []
+    append = raw.append
+    hits = doc.actor_hits = []
     n = len(low)
-    for end_idx, (term, payload) in doc.rules.cue_ac.iter(low):
+    # str.lower maps a capital sigma by its context (final or not): there alone the lower-cased
+    # text may not hold a surface's lower-cased form, so such a text gets the case-sensitive pass
+    by_case = "Σ" in text
+    if by_case:
+        hits.extend(_gazetteer_pass(doc))
+    # whether a term starts or ends with a word character is known per term (rules.py): only
+    # the neighbouring characters of the text are tested here
+    for end_idx, (cue, actors) in doc.rules.scan_ac.iter(low):
         b = end_idx + 1
-        a = b - len(term)
-        if a > 0:
-            c = low[a - 1]
-            if (c.isalnum() or c == "_") and (low[a].isalnum() or low[a] == "_"):
+        if cue is not None:
+            term, payload, size, word_start, word_end = cue
+            a = b - size
+            if not ((word_start and a > 0 and (low[a - 1].isalnum() or low[a - 1] == "_"))
+                    or (word_end and b < n and (low[b].isalnum() or low[b] == "_"))):
+                for cat, p in payload:
+                    append(Cue(a, b, cat, p))
+        if by_case:
+            continue
+        for val in actors:
+            # a surface of the gazetteer is matched as written (case-sensitively), whole words
+            surface, _, size, word_start, word_end = val
+            a = b - size
+            if text[a:b] != surface:
                 continue
-        if b < n:
-            c = low[b]
-            if (c.isalnum() or c == "_") and (low[end_idx].isalnum() or low[end_idx] == "_"):
-                continue
-        for cat, p in payload:
-            raw.append(Cue(a, b, cat, p))
+            if word_start and a > 0:
+                c = text[a - 1]
+                if c.isalnum() or c == "_":
+                    continue
+            if word_end and b < n:
+                c = text[b]
+                if c.isalnum() or c == "_":
+                    continue
+            hits.append((a, b, val))
     return raw
+
+
+def _gazetteer_pass(doc: Document) -> list[tuple]:
+    """Whole-word gazetteer matches of the text by the case-sensitive automaton."""
+    text = doc.text
+    n = len(text)
+    out = []
+    for end_idx, val in doc.rules.actor_ac.iter(text):
+        b = end_idx + 1
+        _, _, size, word_start, word_end = val
+        a = b - size
+        if word_start and a > 0:
+            c = text[a - 1]
+            if c.isalnum() or c == "_":
+                continue
+        if word_end and b < n:
+            c = text[b]
+            if c.isalnum() or c == "_":
+                continue
+        out.append((a, b, val))
+    return out
 
 
 # --------------------------------------------------------------------------- actors
@@ -64,21 +110,7 @@ def actor_mentions(doc: Document) -> list[tuple]:
     made only for sentences that need clause analysis (see engine)."""
     R = doc.rules
     text = doc.text
-    raw = []
-    n = len(text)
-    for end_idx, val in R.actor_ac.iter(text):
-        b = end_idx + 1
-        a = b - len(val[0])
-        # inline word-boundary test: no word character on both sides of either edge
-        if a > 0:
-            c = text[a - 1]
-            if (c.isalnum() or c == "_") and (text[a].isalnum() or text[a] == "_"):
-                continue
-        if b < n:
-            c = text[b]
-            if (c.isalnum() or c == "_") and (text[end_idx].isalnum() or text[end_idx] == "_"):
-                continue
-        raw.append((a, b, val))
+    raw = list(doc.actor_hits)  # whole-word gazetteer matches, found by find_cues
     for m in (R.patterns.the_alliance_num.finditer(text) if ("-member" in text or "-nation" in text or "-country" in text) else ()):
         word = "the " + m.group(1)
         blocs = R.bloc_coref.get(word, [])
@@ -251,8 +283,6 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
             continue
         possessive = after[:2] in ("'s", "’s")
         pair_half = bool(P.pair_compound_after.match(after))  # "at the Japan-EU Summit": not a place
-        loc_cue = bool(P.loc_before.search(before)) and not possessive and not pair_half
-        to_cue = bool(P.to_before.search(before)) and not possessive and not pair_half
         if coref is not None:
             bloc_name = resolve_bloc_coref(doc, coref.extra, m.start)
             if bloc_name:
@@ -272,7 +302,11 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
             m.head = person.extra == "head"
             out.append(m)
             continue
-        if loc_cue or (to_cue and place and not (country or bloc)):
+        # the place cues before the name, tested only where they decide something
+        loc_cue = not possessive and not pair_half and P.loc_before.search(before) is not None
+        to_cue = (not loc_cue and not possessive and not pair_half and place is not None and not (country or bloc)
+                  and P.to_before.search(before) is not None)
+        if loc_cue or to_cue:
             if place or country or metonym:
                 m.role = "location"
                 m.place = place.name if place else (country.name if country else metonym.extra)

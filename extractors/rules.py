@@ -71,6 +71,27 @@ def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> d
     return obj
 
 
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def _scan_automaton(cue_ac: Any, actor_ac: Any) -> Any:
+    """One automaton for both passes over a document, keyed by lower-cased text: each key's value
+    is (its cue value or None, the actor values whose surface lower-cases to it). An actor surface
+    matches where the lower-cased text holds its lower-cased form and the text itself holds the
+    surface (tested in find_cues), so one scan finds what the two automata find."""
+    from .document import safe_lower  # document imports this module: import when loading
+
+    keys: dict[str, list] = {term: [value, []] for term, value in cue_ac.items()}
+    for surface, value in actor_ac.items():
+        keys.setdefault(safe_lower(surface), [None, []])[1].append(value)
+    scan_ac = ahocorasick.Automaton()
+    for key, (cue_value, actor_values) in keys.items():
+        scan_ac.add_word(key, (cue_value, tuple(actor_values)))
+    scan_ac.make_automaton()
+    return scan_ac
+
+
 def _check_strings(values: Any, where: str, *, allow_empty_list: bool = False) -> list[str]:
     if not isinstance(values, list):
         raise RuleDataError("E104", "expected a list of strings", where)
@@ -280,6 +301,9 @@ class RuleSet:
     actor_ac: Any
     cue_ac: Any
     patterns: Patterns
+    #: cue terms and lower-cased actor surfaces in one automaton: the one pass over a document's
+    #: lower-cased text that finds both (extractors.mentions.find_cues)
+    scan_ac: Any = None
     actor_kind: dict[str, str] = field(default_factory=dict)  # canonical -> country|bloc|firm
     capital_of: dict[str, str] = field(default_factory=dict)  # country canonical -> capital
     bloc_members: dict[str, list[str]] = field(default_factory=dict)
@@ -617,7 +641,9 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
 
     actor_ac = ahocorasick.Automaton()
     for surface, entries in surfaces.items():
-        actor_ac.add_word(surface, (surface, tuple(entries)))
+        # with the surface's length and whether it starts and ends with a word character (as cue_ac)
+        actor_ac.add_word(surface, (surface, tuple(entries), len(surface), _is_word_char(surface[0]),
+                                    _is_word_char(surface[-1])))
     actor_ac.make_automaton()
 
     # ---------------------------------------------------------------- triggers.toml
@@ -703,8 +729,11 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
 
     cue_ac = ahocorasick.Automaton()
     for term, payload in cues.items():
-        cue_ac.add_word(term, (term, tuple(payload)))
+        # with whether the term's first and last characters are word characters: a match is cut
+        # from a longer word only where a word character meets one (extractors.mentions.find_cues)
+        cue_ac.add_word(term, (term, tuple(payload), len(term), _is_word_char(term[0]), _is_word_char(term[-1])))
     cue_ac.make_automaton()
+    scan_ac = _scan_automaton(cue_ac, actor_ac)
 
     # ---------------------------------------------------------------- dates.toml
     _check_table(dates, {"meta": (dict, True), "months": (dict, True), "weekdays": (dict, True), "seasons": (dict, True),
@@ -757,6 +786,7 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         filter_model=filter_model,
         actor_ac=actor_ac,
         cue_ac=cue_ac,
+        scan_ac=scan_ac,
         patterns=patterns,
         actor_kind=actor_kind,
         capital_of=capital_of,
