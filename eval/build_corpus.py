@@ -47,7 +47,7 @@ def main() -> int:
         for e in errs:
             print(e, file=sys.stderr)
         bad += len(errs)
-        docs += [json.loads(l) for l in part.read_text(encoding="utf-8").splitlines() if l.strip()]
+        docs += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line.strip()]
     if bad:
         print(f"{bad} problems in the part files: fix them first", file=sys.stderr)
         return 1

@@ -1,5 +1,7 @@
 """Check a corpus part file's format (not its annotations' truth): python3 validate_part.py FILE..."""
-import json, re, sys
+import json
+import re
+import sys
 
 GENRES = {"wire", "press_release", "analysis", "op_ed", "live_blog", "roundup", "interview", "feature", "brief", "non_defence"}
 REGIONS = {"europe", "indo_pacific", "south_asia", "africa", "gulf_mena", "central_asia_caucasus", "latin_america", "north_america", "global"}

@@ -233,7 +233,7 @@ def _safe_date(y: int, m: int, d: int) -> dt.date | None:
         return None
 
 
-def resolve(d: DateMention, pub: "dt.date | PubDate | None", future: bool | None) -> str | None:
+def resolve(d: DateMention, pub: dt.date | PubDate | None, future: bool | None) -> str | None:
     """Resolve a mention to YYYY-MM-DD / YYYY-MM / YYYY. None when it cannot be resolved.
 
     A publication date known only to the month (or year) resolves relative expressions only as

@@ -7,7 +7,6 @@ a field here or a return value.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from .pubdate import PubDate

@@ -17,7 +17,6 @@ Every stage is a module of functions over the explicit document state (extractor
 
 from __future__ import annotations
 
-import datetime as dt
 
 from .attributes import mark_announcements
 from .candidates import build

@@ -15,7 +15,8 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from .pubdate import PubDate
 from .scoring import Report, format_report, load_gold, score
@@ -169,7 +170,7 @@ def format_summary(results: dict[str, EvalResult], label_width: int = 12) -> str
         o = rep.overall
         gold = sum(len(d.get("events", [])) for d in r.docs)
 
-        def acc(a):
+        def acc(a: str, rep=rep) -> str:  # bound now: called within this iteration
             v = rep.accuracy(a)
             return "  -  " if v is None else f"{v:.3f}"
 

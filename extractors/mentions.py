@@ -156,7 +156,7 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
                 if m and m.end() >= e:
                     yield m
 
-    for k, r in enumerate(rx):
+    for k, _r in enumerate(rx):
         for m in candidates(k):
             if len(out) >= MAX_DYNAMIC_FIRMS:
                 break
@@ -243,7 +243,7 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
     ms = doc.sent_mentions[i][:MAX_ACTORS_PER_SENTENCE]
     fm = P.fronted.match(text, s.start, s.end)
     fronted_end = fm.end() if fm else -1
-    for k, m in enumerate(ms):
+    for m in ms:
         before = text[max(s.start, m.start - 40):m.start]
         after = text[m.end:min(s.end, m.end + 40)]
         entries = m.entries

@@ -219,7 +219,7 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
             else:
                 strategy = "list"
             real_groups = [x for x in groups if x[0]]
-            for (g, gd), names in zip(real_groups, gnames):
+            for (_g, gd), names in zip(real_groups, gnames):
                 d = pick_date([x for x in zone_dates if gd[0] <= x[0].start < gd[1]], t, status)
                 if d is None and date_pick is not None and not any(
                         a0 <= date_pick.start < b0 for _, (a0, b0) in real_groups):
@@ -404,7 +404,7 @@ def complete(doc: Document, p: str | None, i: int, t: Trigger, ms: list[Mention]
     firm_mode = p is not None and kinds.get(p, "firm") == "firm"
     if firm_mode:
         # "The company said it had suspended ... with X": the most recent other firm
-        for pos, f in reversed(doc.firms_seen):
+        for _pos, f in reversed(doc.firms_seen):
             if f != p:
                 return f
         return None

@@ -30,7 +30,7 @@ class PubDate:
         dt.date(self.year, self.month or 1, self.day or 1)
 
     @classmethod
-    def parse(cls, value: "PubDate | dt.date | str | None") -> "PubDate | None":
+    def parse(cls, value: PubDate | dt.date | str | None) -> PubDate | None:
         """None, a date, or 'YYYY-MM-DD' / 'YYYY-MM' / 'YYYY' (an ISO timestamp keeps its date).
 
         Raises ValueError with a message a person can act on for anything else."""

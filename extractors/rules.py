@@ -433,7 +433,7 @@ def _load_patterns(path: Path, lists: dict[str, list[str]]) -> Patterns:
                 raise RuleDataError("E104", f"piece {k} must be a non-empty string", where + ".pattern")
         source = "".join(pieces)  # pieces are concatenated as they are (not stripped)
 
-        def fill(m: re.Match) -> str:
+        def fill(m: re.Match, where: str = where) -> str:
             lst = lists.get(m.group(1))
             if lst is None:
                 raise RuleDataError("E111", f"<<{m.group(1)}>> names no rule list (known: {', '.join(sorted(lists))})",
