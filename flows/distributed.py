@@ -22,7 +22,7 @@ Command line (each its own Prefect client; without PREFECT_API_URL an ephemeral 
 
 from __future__ import annotations
 
-import flows.prefect_env  # noqa: F401  (must precede the prefect import)
+import flows.runtime.prefect_env  # noqa: F401  (must precede the prefect import)
 
 import argparse
 import contextlib
@@ -184,12 +184,12 @@ def deliver_alerts(db: str):
     runs from delivering, this is the only place that sends)."""
     from datetime import datetime, timezone
 
-    from flows import alerting
+    from flows.alerts import delivery, routing
     from flows.settings import load_settings
 
     settings = load_settings(db=db)
-    chans = alerting.Channels.build(settings.alerts, os.environ.get("DEFWATCH_NOTIFY", "").split())
-    return alerting.deliver(Path(db), chans, settings.alerts, datetime.now(timezone.utc), get_run_logger())
+    chans = routing.Channels.build(settings.alerts, os.environ.get("DEFWATCH_NOTIFY", "").split())
+    return delivery.deliver(Path(db), chans, settings.alerts, datetime.now(timezone.utc), get_run_logger())
 
 
 def deploy(pool: str = DEFAULT_POOL, name: str = "defwatch-shard") -> None:
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.cmd == "worker":
         overrides = json.loads(a.overrides) if a.overrides else None
-        with flows.prefect_env.quiet_heartbeats():
+        with flows.runtime.prefect_env.quiet_heartbeats():
             summary = ingest_shard(shard=a.shard, db=a.db, feeds_file=a.feeds, base_url=a.base_url,
                                    force=a.force, settings_overrides=overrides, lock_wait_s=a.wait)
         print(json.dumps(summary, default=str))

@@ -1,7 +1,7 @@
 """The ``ingest`` Prefect flow: feeds -> pages -> clean text -> events -> DuckDB, in batches.
 
 Tasks work on whole batches: one task polls every due feed; pages are then fetched and cleaned
-as one stream (``flows.stream``: the network and the cleaning processes never wait for a batch
+as one stream (``flows.pages.stream``: the network and the cleaning processes never wait for a batch
 boundary), and one task per batch of articles stores it, with its events and alerts, in one
 transaction. A Prefect task run costs 5-70 ms here, more than cleaning an article, so one task
 per article would cost more than the work itself. The run keeps one database connection
@@ -10,7 +10,7 @@ per article would cost more than the work itself. The run keeps one database con
 
 from __future__ import annotations
 
-import flows.prefect_env  # noqa: F401  (must precede the prefect import)
+import flows.runtime.prefect_env  # noqa: F401  (must precede the prefect import)
 
 import contextlib
 import os
@@ -25,19 +25,20 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows import pipeline, progress
-from flows.clean import CleanerPool
-from flows.stream import Page, PageStream
-from flows.feedstate import is_due
-from flows.registry import FeedDef, load_feeds
-from flows.runlock import run_lock
+from flows import pipeline
+from flows.runtime import progress
+from flows.pages.clean import CleanerPool
+from flows.pages.stream import Page, PageStream
+from flows.sources.feedstate import is_due
+from flows.sources.registry import FeedDef, load_feeds
+from flows.runtime.runlock import run_lock
 from flows.settings import Settings, load_settings
 from extractors import RULESET_VERSION
-from flows import alerting
+from flows.alerts import delivery, routing
 from warehouse import alerts as walerts
 from warehouse import eventlog, store
-from flows.clean import CleanResult, content_fingerprint, event_rows, published_pubdate
-from flows.faults import checkpoint
+from flows.pages.clean import CleanResult, content_fingerprint, event_rows, published_pubdate
+from flows.runtime.faults import checkpoint
 from warehouse.db import DatabaseBusyError, HeldWriter, transaction
 
 _writer: HeldWriter | None = None  # the flow run's database connection, shared by its tasks
@@ -99,7 +100,7 @@ def store_batch_task(db: str, pages: list[Page], run_id: str, alert_settings=Non
             applied = eventlog.apply_extractions(con, extractions, RULESET_VERSION, now, cause="ingest")
             if chans is not None:
                 # The outbox: alerts commit with the event changes that caused them, or not at all.
-                new_alerts, deliveries = alerting.alerts_for_changes(
+                new_alerts, deliveries = routing.alerts_for_changes(
                     applied.changes, alert_settings, chans, run_id, now, mark_seen)
                 counts["alerts_new"] = walerts.insert_alerts(con, new_alerts, deliveries)
             counts["articles_new"] = added
@@ -139,7 +140,7 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
     that (~80 ms of CPU between client and server; the tail of a 304-only run)."""
     now = _now()
     with _run_writer(db) as writer, writer.connection() as con, transaction(con):
-        new_alerts, deliveries = alerting.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
+        new_alerts, deliveries = routing.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
         n = walerts.insert_alerts(con, new_alerts, deliveries)
         store.add_run_counts(con, run_id, {"alerts_new": n})
         return walerts.count_due(con, now)
@@ -156,7 +157,7 @@ def deliver_alerts(db: str, alert_settings, chans, run_id: str) -> dict:
     the deliver-alerts task at the end of the run."""
     log = get_run_logger()
     with _run_writer(db) as writer:
-        report = alerting.deliver(Path(db), chans, alert_settings, _now(), log, writer)
+        report = delivery.deliver(Path(db), chans, alert_settings, _now(), log, writer)
         with writer.connection() as con:
             store.add_run_counts(con, run_id, {"alerts_sent": report.sent, "alerts_failed": report.failed})
     if report.sent or report.failed:
@@ -200,7 +201,7 @@ def ingest_flow(
     # --notify URLs come through the environment, never as flow parameters: Prefect stores
     # parameters (and shows them in its UI), and apprise URLs often carry tokens.
     notify = os.environ.get("DEFWATCH_NOTIFY", "").split()
-    chans = alerting.Channels.build(settings.alerts, notify)
+    chans = routing.Channels.build(settings.alerts, notify)
     run_id = uuid.uuid4().hex[:12]
     with run_lock(db_path, wait_s=lock_wait_s):
         return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen)
@@ -208,7 +209,7 @@ def ingest_flow(
 
 def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
             flow_run_id: str | None, force: bool, base_url: str | None = None,
-            chans: alerting.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
+            chans: routing.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
     global _writer
     with HeldWriter(db) as writer:
         _writer = writer
@@ -221,15 +222,15 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
 
 def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
                  flow_run_id: str | None, force: bool, base_url: str | None,
-                 chans: alerting.Channels | None, mark_seen: bool) -> dict[str, Any]:
+                 chans: routing.Channels | None, mark_seen: bool) -> dict[str, Any]:
     now = _now()
     with writer.connection() as con, transaction(con):
         # A run that was killed left its row 'running'; the run lock proves it is not running now.
         if not os.environ.get("DEFWATCH_SHARD"):  # other shards' runs may be running right now
-            con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
+            store.abandon_running_runs(con)
         store.sync_feeds(con, [f.as_row() for f in feeds], now)
         states = store.load_feed_states(con)
-        first_run = con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0] == 0
+        first_run = not store.has_completed_run(con)
         store.start_run(con, run_id, flow_run_id, now)
     mark_seen = mark_seen or (settings.alerts.mark_backfill_seen and first_run)
     if mark_seen:
@@ -292,8 +293,8 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
 
 
 def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, run_id: str,
-                    chans: alerting.Channels | None, mark_seen: bool) -> None:
-    """Fetch and clean the new articles as one stream (flows.stream) and store them batch by batch,
+                    chans: routing.Channels | None, mark_seen: bool) -> None:
+    """Fetch and clean the new articles as one stream (flows.pages.stream) and store them batch by batch,
     each batch in one transaction, while the following pages are fetched and cleaned."""
     for stage in ("pages", "clean", "store"):
         progress.start(stage, len(new))

@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flows import progress
-from flows.clean import CleanResult, choose_published, content_fingerprint, published_precision
-from flows.feedstate import next_state
-from flows.fetch import FetchRequest, FetchResult, run_fetches
-from flows.parse import Entry, ParsedFeed, parse_feed
-from flows.registry import FeedDef
+from flows.runtime import progress
+from flows.pages.clean import CleanResult, choose_published, content_fingerprint, published_precision
+from flows.sources.feedstate import next_state
+from flows.sources.fetch import FetchRequest, FetchResult, run_fetches
+from flows.sources.parse import Entry, ParsedFeed, parse_feed
+from flows.sources.registry import FeedDef
 from flows.settings import Settings
-from flows.urls import article_id, canonical_url
+from flows.sources.urls import article_id, canonical_url
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.channels import SIGNATURE_HEADER, verify_signature
+from flows.alerts.channels import SIGNATURE_HEADER, verify_signature
 from tests.conftest import REPO
 from tests.support.receiver import Receiver
 
@@ -232,7 +232,7 @@ from contextlib import contextmanager  # noqa: E402
 
 @contextmanager
 def _serve(root: Path):
-    from flows.sample_server import serve_directory
+    from flows.runtime.sample_server import serve_directory
 
     with serve_directory(root) as server:
         yield server.base_url

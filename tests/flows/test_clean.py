@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flows.clean import CleanerPool, choose_published, clean_page, content_fingerprint, decode_html
+from flows.pages.clean import CleanerPool, choose_published, clean_page, content_fingerprint, decode_html
 
 BODY = (
     "<p>Defence ministers from both countries met in the capital on Tuesday to review progress "
@@ -87,7 +87,7 @@ def test_publication_date_source_and_future_dates():
 
 def test_a_month_only_page_date_stays_a_month_unless_the_feed_dates_it_within_that_month():
     from extractors.pubdate import PubDate
-    from flows.clean import published_precision, published_pubdate
+    from flows.pages.clean import published_precision, published_pubdate
 
     now = datetime(2025, 7, 10, tzinfo=timezone.utc)
     first = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -135,7 +135,7 @@ def _normalise_by_walk(text: str) -> str:
 def test_normalise_text_fast_path_agrees_with_the_character_walk():
     import random
 
-    from flows.clean import normalise_text
+    from flows.pages.clean import normalise_text
 
     rng = random.Random(7)
     # Every kind of space and separator, control and format characters, combining marks, text.
@@ -149,7 +149,7 @@ def test_normalise_text_fast_path_agrees_with_the_character_walk():
 
 
 def test_looks_binary_counts_control_bytes():
-    from flows.clean import looks_binary
+    from flows.pages.clean import looks_binary
 
     assert looks_binary(bytes(range(1, 9)) * 100)
     assert not looks_binary(b"<html>" + b"\x01" * 10 + b"x" * 100)

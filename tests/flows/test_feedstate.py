@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from flows.feedstate import backoff_seconds, health, is_due, next_state
-from flows.fetch import FetchRequest, FetchResult
-from flows.parse import Entry, ParsedFeed
+from flows.sources.feedstate import backoff_seconds, health, is_due, next_state
+from flows.sources.fetch import FetchRequest, FetchResult
+from flows.sources.parse import Entry, ParsedFeed
 from flows.settings import ScheduleSettings
 
 NOW = datetime(2025, 6, 10, 12, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from flows.fetch import FetchRequest, parse_retry_after, run_fetches
+from flows.sources.fetch import FetchRequest, parse_retry_after, run_fetches
 from flows.settings import FetchSettings
 
 
@@ -234,7 +234,7 @@ def test_clients_of_hosts_not_used_lately_are_closed(sites, monkeypatch):
     import asyncio
     import time
 
-    from flows import fetch as fetch_mod
+    from flows.sources import fetch as fetch_mod
 
     monkeypatch.setattr(fetch_mod, "KEPT_HOST_CLIENTS", 2)
     for srv in sites:

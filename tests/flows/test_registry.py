@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.errors import ConfigError
-from flows.registry import load_feeds, parse_feeds
+from flows.sources.registry import load_feeds, parse_feeds
 from flows.settings import load_settings
 
 GOOD = """

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from flows.errors import DefwatchError
-from flows.report import check_svg, network_spec, parse_period, render_report, render_svg, safe_url
+from flows.report.html import check_svg, network_spec, parse_period, render_report, render_svg, safe_url
 from tests.support.browser import Browser, BrowserUnavailable
 from warehouse.db import WarehouseError, transaction, write_connection
 from warehouse.eventlog import ArticleExtraction, apply_extractions

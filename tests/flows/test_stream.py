@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from flows.clean import CleanerPool
-from flows.parse import Entry
+from flows.pages.clean import CleanerPool
+from flows.sources.parse import Entry
 from flows.pipeline import Candidate
 from flows.settings import FetchSettings
-from flows.stream import PageStream
+from flows.pages.stream import PageStream
 
 ARTICLE = ("<html lang='en'><head><title>{t}</title></head><body><article><h1>{t}</h1>"
            "<p>The European Union and Canada signed a security and defence partnership in Brussels on "
@@ -117,7 +117,7 @@ def test_bodies_waiting_for_a_cleaner_are_bounded_in_bytes(server):
 def test_chunked_cleaner_sends_pages_alone_to_a_free_pool_and_together_to_a_busy_one():
     import asyncio
 
-    from flows.stream import ChunkedCleaner
+    from flows.pages.stream import ChunkedCleaner
 
     pages = [(ARTICLE.format(t=f"marker{i}").encode(), f"http://example.org/{i}", "text/html", None) for i in range(20)]
 

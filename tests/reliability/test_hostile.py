@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.clean import MIN_TEXT_CHARS, clean_page
-from flows.fetch import FetchRequest, FetchResult, run_fetches
-from flows.parse import MAX_ENTRIES, Entry, ParsedFeed, parse_feed
+from flows.pages.clean import MIN_TEXT_CHARS, clean_page
+from flows.sources.fetch import FetchRequest, FetchResult, run_fetches
+from flows.sources.parse import MAX_ENTRIES, Entry, ParsedFeed, parse_feed
 from flows.settings import FetchSettings
 from tests.reliability.hostile import GiB, HostileServer, Resp, endless, gzip_bomb, repeat, zeros
 

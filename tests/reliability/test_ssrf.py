@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from flows import pipeline
-from flows.registry import FeedDef
+from flows.sources.registry import FeedDef
 from flows.settings import Settings
 from tests.reliability.hostile import HostileServer, Resp
 

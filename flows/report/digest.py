@@ -7,20 +7,13 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from warehouse.query import run_query
+from warehouse.reports import changes_since
 
 
 def render_digest(db: Path, period: timedelta, fmt: str = "md", now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     since = now - period
-    res = run_query(db, """
-        SELECT e.event_id, e.type, e.parties, e.status, e.date, e.location, e.evidence, e.mention_count,
-               list(h.change ORDER BY h.learned_at) AS changes,
-               list(h.old_value ORDER BY h.learned_at) AS olds, list(h.new_value ORDER BY h.learned_at) AS news
-          FROM event_history h JOIN events e USING (event_id)
-         WHERE h.learned_at >= ? AND e.retracted_at IS NULL
-         GROUP BY ALL ORDER BY e.type, e.date DESC NULLS LAST, e.event_id""", [since])
-    rows = [dict(zip(res.columns, r)) for r in res.rows]
+    rows = changes_since(db, since)
     new = [r for r in rows if "created" in r["changes"]]
     changed = [r for r in rows if "created" not in r["changes"]]
     title = f"defwatch digest: {since:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"

@@ -21,9 +21,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from flows import progress
-from flows.clean import CleanerPool, CleanResult, clean_and_extract_many
-from flows.fetch import Fetcher, FetchRequest, FetchResult
+from flows.runtime import progress
+from flows.pages.clean import CleanerPool, CleanResult, clean_and_extract_many
+from flows.sources.fetch import Fetcher, FetchRequest, FetchResult
 from flows.pipeline import Candidate
 from flows.settings import FetchSettings
 

@@ -115,7 +115,7 @@ def clean_page(body: bytes, url: str, content_type: str = "") -> CleanResult:
             if elements > MAX_ELEMENTS:
                 return CleanResult(error_kind="too_large",
                                    error=f"{url}: the page has {elements:,} HTML elements, over the limit of "
-                                         f"{MAX_ELEMENTS:,} (flows.clean.MAX_ELEMENTS); it was not cleaned")
+                                         f"{MAX_ELEMENTS:,} (flows.pages.clean.MAX_ELEMENTS); it was not cleaned")
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=False,
             config=_trafilatura_config(),
@@ -188,7 +188,7 @@ def clean_and_extract(body: bytes, url: str, content_type: str, feed_published: 
 
 def clean_and_extract_many(pages: list[tuple]) -> list[CleanResult]:
     """``clean_and_extract`` for several pages in one job: one round trip to a worker process
-    instead of one per page (see flows.stream.ChunkedCleaner)."""
+    instead of one per page (see flows.pages.stream.ChunkedCleaner)."""
     return [clean_and_extract(*args) for args in pages]
 
 

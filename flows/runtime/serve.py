@@ -96,7 +96,7 @@ def prefect_server(port: int, console=None, database: Path | None = None) -> Ite
 
 def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str | None, port: int,
                  console=None, base_url: str | None = None, force: bool = False) -> None:
-    from flows.registry import load_feeds
+    from flows.sources.registry import load_feeds
 
     load_feeds(feeds_file, base_url=base_url)  # fail on a bad registry before starting anything
 
@@ -106,7 +106,7 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
     signal.signal(signal.SIGTERM, _stop)
     with prefect_server(port, console, database=Path(str(db.resolve()) + ".prefect-server.db")) as api:
         os.environ["PREFECT_API_URL"] = api
-        import flows.prefect_env  # noqa: F401
+        import flows.runtime.prefect_env  # noqa: F401
 
         from flows.ingest import ingest_flow
 

@@ -149,7 +149,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
             out.warning = f"{out.warning}; {note}" if out.warning else note
         if capped:
             note = (f"the feed lists more than {MAX_ENTRIES:,} entries; only the first {MAX_ENTRIES:,} "
-                    f"were read (flows.parse.MAX_ENTRIES)")
+                    f"were read (flows.sources.parse.MAX_ENTRIES)")
             out.warning = f"{out.warning}; {note}" if out.warning else note
         return out
     if out.version and not bozo:

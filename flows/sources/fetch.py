@@ -23,7 +23,7 @@ import httpx
 
 from flows.errors import TRANSIENT_KINDS
 from flows.settings import FetchSettings
-from flows.urls import blocked_reason
+from flows.sources.urls import blocked_reason
 
 
 @dataclass

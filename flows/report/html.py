@@ -8,7 +8,7 @@ escapes every label, and each SVG is checked for active content before it is inl
 Content-Security-Policy (no network at all, only our own hashed script) stands behind all that, so
 even a missed escape could neither load nor run anything.
 
-The database is only read (``warehouse.db.read_connection``).
+The database is only read (``warehouse.reports.report_data``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from flows.errors import ConfigError, DefwatchError
-from warehouse.db import WarehouseError, read_connection
+from warehouse.reports import report_data
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -95,7 +93,7 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
-# -- reading --------------------------------------------------------------------------------------
+# -- time ---------------------------------------------------------------------------------------
 
 def _utc(dt: datetime | None) -> datetime | None:
     if dt is None:
@@ -103,71 +101,6 @@ def _utc(dt: datetime | None) -> datetime | None:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
-_EVENTS_SQL = """
-SELECT event_id, type, parties, status, date, date_start, date_end, location, evidence, confidence,
-       mention_count, first_seen, last_seen
-FROM events e
-WHERE retracted_at IS NULL AND first_seen <= $end
-  AND ($start IS NULL
-       OR first_seen >= $start
-       OR (last_seen >= $start AND last_seen <= $end)
-       OR EXISTS (SELECT 1 FROM event_history h
-                  WHERE h.event_id = e.event_id AND h.learned_at >= $start AND h.learned_at <= $end))
-ORDER BY date_start DESC NULLS LAST, first_seen DESC, event_id
-"""
-
-_CHANGED_SQL = """
-SELECT e.event_id, list(DISTINCT h.change ORDER BY h.change) AS changes, any_value(e.retracted_at) AS retracted_at
-FROM event_history h JOIN events e USING (event_id)
-WHERE h.change <> 'created' AND h.learned_at <= $end AND ($start IS NULL OR h.learned_at >= $start)
-  AND NOT ($start IS NOT NULL AND e.first_seen >= $start)
-GROUP BY e.event_id
-"""
-
-_MENTIONS_SQL = """
-SELECT m.event_id, m.article_id, m.evidence, m.status, m.date, m.published,
-       a.url, a.original_url, a.title, a.site_name, a.feed_name, a.published AS article_published
-FROM event_mentions m LEFT JOIN articles a USING (article_id)
-WHERE m.retracted_at IS NULL AND m.event_id IN (SELECT unnest($ids::VARCHAR[]))
-ORDER BY m.event_id, coalesce(m.published, a.published) NULLS LAST, m.article_id
-"""
-
-_FEEDS_SQL = """
-SELECT coalesce(f.name, s.feed_name) AS name, f.enabled, s.consecutive_failures, s.last_outcome,
-       s.last_error_kind, s.last_error, s.last_success_at
-FROM feeds f FULL OUTER JOIN feed_state s ON s.feed_name = f.name
-ORDER BY name
-"""
-
-
-def _read(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime) -> dict:
-    p = {"start": start, "end": end}
-    total_events = con.execute("SELECT count(*) FROM events WHERE retracted_at IS NULL").fetchone()[0]
-    events = _rows(con, _EVENTS_SQL, p)
-    changed_rows = _rows(con, _CHANGED_SQL, p)
-    retracted = {r["event_id"] for r in changed_rows if r["retracted_at"] is not None}
-    changed = {r["event_id"]: r["changes"] for r in changed_rows if r["event_id"] not in retracted}
-    new = {e["event_id"] for e in events if start is None or _utc(e["first_seen"]) >= start}
-    mentions = _rows(con, _MENTIONS_SQL, {"ids": [e["event_id"] for e in events]}) if events else []
-    feeds = _rows(con, _FEEDS_SQL)
-    last_ok = con.execute(
-        "SELECT max(coalesce(finished_at, started_at)) FROM runs WHERE status = 'completed'").fetchone()[0]
-    last_run = _rows(con, "SELECT run_id, started_at, finished_at, status FROM runs "
-                          "ORDER BY started_at DESC LIMIT 1")
-    latest_learned = con.execute("SELECT max(first_seen) FROM events WHERE retracted_at IS NULL").fetchone()[0]
-    articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
-    return {"total_events": total_events, "events": events, "changed": changed, "retracted": retracted,
-            "new": new, "mentions": mentions, "feeds": feeds, "last_ok": _utc(last_ok),
-            "last_run": last_run[0] if last_run else None, "latest_learned": _utc(latest_learned),
-            "articles": articles}
 
 
 # -- charts ---------------------------------------------------------------------------------------
@@ -435,22 +368,14 @@ def _write_atomic(out: Path, text: str) -> None:
 
 def render_report(db: Path, since: timedelta | None, out: Path, now: datetime | None = None) -> ReportSummary:
     """Write the analyst report of ``db`` for the period ``since`` before ``now`` (None: all time)
-    to ``out``. A missing database raises ``WarehouseError`` (from ``read_connection``); an empty
+    to ``out``. A missing database raises ``WarehouseError`` (from ``report_data``); an empty
     database or period writes a "nothing yet" page."""
     from markupsafe import Markup
 
     now = _utc(now) or datetime.now(timezone.utc)
     start = now - since if since is not None else None
     db, out = Path(db), Path(out)
-    with read_connection(db) as con:
-        try:
-            data = _read(con, start, now)
-        except duckdb.CatalogException as exc:
-            raise WarehouseError(
-                f"{db} has no event log yet ({str(exc).splitlines()[0]}). Run `defwatch ingest` with "
-                f"this version of defwatch first: it upgrades the database.") from None
-        except duckdb.Error as exc:
-            raise WarehouseError(f"could not read {db}: {str(exc).splitlines()[0]}") from None
+    data = report_data(db, start, now)
 
     events = data["events"]
     by_event: dict[str, list[dict]] = {}

@@ -11,8 +11,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows.fetch import FetchResult
-from flows.parse import ParsedFeed
+from flows.sources.fetch import FetchResult
+from flows.sources.parse import ParsedFeed
 from flows.settings import ScheduleSettings
 
 
