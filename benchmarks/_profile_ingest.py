@@ -30,9 +30,9 @@ STAGES = [
     ("  of which apply_extractions", ("apply_extractions",), ()),
     ("  of which extractor (texts not extracted by a worker)", ("extract_rows",), ()),
     ("summit watch", ("watch_summits (flows",), ()),
-    ("deliver-alerts task", ("deliver_alerts_task",), ()),
-    ("  of which HeldWriter.connection", ("deliver_alerts_task", "HeldWriter.connection"), ()),
-    ("  of which channel.send", ("deliver_alerts_task", ".send (flows/alerts/channels.py"), ()),
+    ("deliver-alerts task", ("deliver_due_alerts_task",), ()),
+    ("  of which HeldWriter.connection", ("deliver_due_alerts_task", "HeldWriter.connection"), ()),
+    ("  of which channel.send", ("deliver_due_alerts_task", ".send (flows/alerts/channels.py"), ()),
     ("all open_writer (open + migrate)", ("open_writer (warehouse/db.py",), ()),
 ]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import flows.runtime.prefect_env  # noqa: F401  (must precede the prefect import)
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 import uuid
@@ -35,6 +34,7 @@ from flows.runtime.runlock import run_lock
 from flows.settings import Settings, load_settings
 from extractors import RULESET_VERSION
 from flows.alerts import delivery, routing
+from flows.alerts.notify import notify_urls
 from warehouse import alerts as walerts
 from warehouse import eventlog, store
 from flows.pages.clean import CleanResult, content_fingerprint, event_rows, published_pubdate
@@ -147,11 +147,11 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
-def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
-    return deliver_alerts(db, alert_settings, chans, run_id)
+def deliver_due_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
+    return deliver_due_alerts(db, alert_settings, chans, run_id)
 
 
-def deliver_alerts(db: str, alert_settings, chans, run_id: str) -> dict:
+def deliver_due_alerts(db: str, alert_settings, chans, run_id: str) -> dict:
     """Send the due alerts (the outbox) and count the results on the run. Called as a plain
     function while pages stream in (a task run costs ~75 ms of CPU, client and server), and as
     the deliver-alerts task at the end of the run."""
@@ -198,10 +198,9 @@ def ingest_flow(
     db_path = Path(db)
     from prefect.runtime import flow_run
 
-    # --notify URLs come through the environment, never as flow parameters: Prefect stores
-    # parameters (and shows them in its UI), and apprise URLs often carry tokens.
-    notify = os.environ.get("DEFWATCH_NOTIFY", "").split()
-    chans = routing.Channels.build(settings.alerts, notify)
+    # --notify URLs are handed over in memory (flows.alerts.notify), never as flow parameters:
+    # Prefect stores parameters (and shows them in its UI), and apprise URLs often carry tokens.
+    chans = routing.Channels.build(settings.alerts, notify_urls())
     run_id = uuid.uuid4().hex[:12]
     with run_lock(db_path, wait_s=lock_wait_s):
         return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen)
@@ -226,9 +225,9 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
     now = _now()
     with writer.connection() as con, transaction(con):
         # A run that was killed left its row 'running'; the run lock proves it is not running now.
-        if not os.environ.get("DEFWATCH_SHARD"):  # other shards' runs may be running right now
+        if settings.shard is None:  # other shards' runs may be running right now
             store.abandon_running_runs(con)
-        store.sync_feeds(con, [f.as_row() for f in feeds], now)
+        store.sync_feeds(con, [f.as_row() for f in feeds], now, settings.shard)
         states = store.load_feed_states(con)
         first_run = not store.has_completed_run(con)
         store.start_run(con, run_id, flow_run_id, now)
@@ -276,8 +275,8 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
             due_deliveries = watch_summits(str(db), settings.alerts, chans, run_id)
             checkpoint("before-delivery")
             # ingest-fanout delivers once, after all shards; a run with nothing due skips the task.
-            if due_deliveries and not os.environ.get("DEFWATCH_SHARD"):
-                deliver_alerts_task(str(db), settings.alerts, chans, run_id)
+            if due_deliveries and settings.shard is None:
+                deliver_due_alerts_task(str(db), settings.alerts, chans, run_id)
             checkpoint("after-delivery")
     except BaseException as exc:
         status, message = "failed", f"{type(exc).__name__}: {exc}"
@@ -292,7 +291,7 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
     return summary
 
 
-def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, run_id: str,
+def _store_articles(db: str, new: list[pipeline.PlannedArticle], settings: Settings, run_id: str,
                     chans: routing.Channels | None, mark_seen: bool) -> None:
     """Fetch and clean the new articles as one stream (flows.pages.stream) and store them batch by batch,
     each batch in one transaction, while the following pages are fetched and cleaned."""
@@ -303,7 +302,7 @@ def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, 
     # Alerts committed by a stored batch go out while the flow would otherwise wait for pages,
     # not all at the end of the run: users hear of a new pact sooner, and delivery (1.3-1.7 s for
     # 1,700 alerts) no longer lengthens the run. The end of the run delivers whatever is left.
-    deliver_early = chans is not None and not mark_seen and not os.environ.get("DEFWATCH_SHARD")
+    deliver_early = chans is not None and not mark_seen and settings.shard is None
     undelivered = 0
     with CleanerPool(workers) as pool, PageStream(new, settings.fetch, pool, settings.batch_size) as stream:
         mark = time.monotonic()
@@ -317,7 +316,7 @@ def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, 
             undelivered += counts.get("alerts_new", 0) if deliver_early else 0
             stored = time.monotonic()
             if undelivered and not stream.next_batch_ready():
-                deliver_alerts(db, settings.alerts, chans, run_id)
+                deliver_due_alerts(db, settings.alerts, chans, run_id)
                 undelivered = 0
             waiting, storing = waiting + (got - mark), storing + (stored - got)
             delivering, mark = delivering + (time.monotonic() - stored), time.monotonic()

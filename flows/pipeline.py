@@ -16,7 +16,7 @@ from flows.runtime import progress
 from flows.pages.clean import CleanResult, choose_published, content_fingerprint, published_precision
 from flows.sources.feedstate import next_state
 from flows.sources.fetch import FetchRequest, FetchResult, run_fetches
-from flows.sources.parse import Entry, ParsedFeed, parse_feed
+from flows.sources.parse import FeedEntry, ParsedFeed, parse_feed
 from flows.sources.registry import FeedDef
 from flows.settings import Settings
 from flows.sources.urls import article_id, canonical_url
@@ -37,13 +37,13 @@ class FeedPoll:
 
 
 @dataclass
-class Candidate:
+class PlannedArticle:
     article_id: str
     url: str            # canonical
     original_url: str
     feed_name: str
     trusted: bool
-    entry: Entry
+    entry: FeedEntry
     also_in: list[str] = field(default_factory=list)  # other feeds listing the same article this run
 
 
@@ -84,9 +84,9 @@ def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Sett
 DEMO_ORIGIN = "http://samples.defwatch.invalid"
 
 
-def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> list[Candidate]:
+def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> list[PlannedArticle]:
     """One candidate per canonical URL, in feed order; later feeds listing it are noted in also_in."""
-    out: dict[str, Candidate] = {}
+    out: dict[str, PlannedArticle] = {}
     base = base_url.rstrip("/") if base_url else None
     for poll in polls:
         if poll.parsed is None:
@@ -103,20 +103,20 @@ def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> lis
                 continue
             # Trust covers the feed's own host only: its links to other hosts are guarded like any.
             own_host = urlsplit(entry.link).hostname == urlsplit(poll.feed.url).hostname
-            out[aid] = Candidate(article_id=aid, url=canon, original_url=entry.link,
+            out[aid] = PlannedArticle(article_id=aid, url=canon, original_url=entry.link,
                                  feed_name=poll.feed.name, trusted=poll.feed.trusted and own_host, entry=entry)
     return interleave_hosts(list(out.values()))
 
 
-def interleave_hosts(cands: list[Candidate]) -> list[Candidate]:
+def interleave_hosts(cands: list[PlannedArticle]) -> list[PlannedArticle]:
     """Round-robin over sites: a batch then spreads over many hosts instead of queueing on one
     host's per-host limit (measured 3x faster page fetching in benchmarks/fetch_order.py)."""
     from collections import OrderedDict
 
-    queues: OrderedDict[str, list[Candidate]] = OrderedDict()
+    queues: OrderedDict[str, list[PlannedArticle]] = OrderedDict()
     for c in cands:
         queues.setdefault((urlsplit(c.original_url).hostname or "").lower(), []).append(c)
-    out: list[Candidate] = []
+    out: list[PlannedArticle] = []
     while queues:
         for host in list(queues):
             out.append(queues[host].pop(0))
@@ -125,7 +125,7 @@ def interleave_hosts(cands: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def fetch_pages(cands: Sequence[Candidate], settings: Settings) -> tuple[list[FetchResult], int]:
+def fetch_pages(cands: Sequence[PlannedArticle], settings: Settings) -> tuple[list[FetchResult], int]:
     reqs = [FetchRequest(url=c.original_url, key=c.article_id, trusted=c.trusted) for c in cands]
     return run_fetches(settings.fetch, reqs, on_done=lambda _: progress.advance("pages"))
 
@@ -133,7 +133,7 @@ def fetch_pages(cands: Sequence[Candidate], settings: Settings) -> tuple[list[Fe
 MIN_FEED_CONTENT_CHARS = 80  # shorter content:encoded is a teaser: the summary is as good
 
 
-def choose_text(cand: Candidate, res: FetchResult, clean: CleanResult | None) -> tuple[str | None, str | None]:
+def choose_text(cand: PlannedArticle, res: FetchResult, clean: CleanResult | None) -> tuple[str | None, str | None]:
     """(text, text_source): the page's text, else the feed's full content, else its summary."""
     if res.ok and clean is not None and clean.error_kind is None and clean.text:
         return clean.text, "page"
@@ -145,7 +145,7 @@ def choose_text(cand: Candidate, res: FetchResult, clean: CleanResult | None) ->
 
 
 def build_rows(
-    cands: Sequence[Candidate],
+    cands: Sequence[PlannedArticle],
     fetched: Sequence[FetchResult],
     cleaned: Sequence[CleanResult | None],
     first_copy: dict[str, str],
@@ -207,7 +207,7 @@ def build_rows(
     return rows, errors, counts
 
 
-def _err(run_id: str, subject: str, kind: str, message: str, now: datetime) -> dict:
+def _err(run_id: str, subject: str, kind: str, message: str | None, now: datetime) -> dict:
     return {"run_id": run_id, "scope": "article", "subject": subject, "kind": kind,
             "message": message, "occurred_at": now}
 

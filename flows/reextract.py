@@ -43,7 +43,7 @@ def reextract_flow(db: str = "defwatch.duckdb", all_articles: bool = False, batc
             pending = store.articles_to_reextract(con, all_articles, RULESET_VERSION)
         log.info("rule set %s: %d articles to re-read", RULESET_VERSION, len(pending))
         progress.start("reextract", len(pending))
-        totals = {"articles": 0, "events_created": 0, "mentions_added": 0, "mentions_retracted": 0, "changes": 0}
+        totals: dict[str, Any] = {"articles": 0, "events_created": 0, "mentions_added": 0, "mentions_retracted": 0, "changes": 0}
         for i in range(0, len(pending), batch_size):
             part = reextract_batch(db, pending[i:i + batch_size], RULESET_VERSION)
             for k, v in part.items():

@@ -75,7 +75,8 @@ def _report_data(con: duckdb.DuckDBPyConnection, start: datetime | None, end: da
     changed_rows = rows_as_dicts(con, _REPORT_CHANGED_SQL, p)
     retracted = {r["event_id"] for r in changed_rows if r["retracted_at"] is not None}
     changed = {r["event_id"]: r["changes"] for r in changed_rows if r["event_id"] not in retracted}
-    new = {e["event_id"] for e in events if start is None or _utc(e["first_seen"]) >= start}
+    # first_seen is NOT NULL in the schema
+    new = {e["event_id"] for e in events if start is None or _utc(e["first_seen"]) >= start}  # type: ignore[operator]
     mentions = rows_as_dicts(con, _REPORT_MENTIONS_SQL, {"ids": [e["event_id"] for e in events]}) if events else []
     feeds = rows_as_dicts(con, _REPORT_FEEDS_SQL)
     last_ok = con.execute(

@@ -115,7 +115,7 @@ def _lake_bulk_insert(con, table: str, rows, columns, on_conflict: str | None, c
         staged = f"(SELECT {casts} FROM {view} QUALIFY {dedup})"
         cols = ", ".join(f'"{c}"' for c in columns)
         before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        action = on_conflict.strip()
+        action = (on_conflict or "").strip()  # keys are only looked up when on_conflict is given
         if action.upper().startswith("DO UPDATE SET"):
             sets = re.sub(r"\bexcluded\.", "_s.", action[len("DO UPDATE SET"):], flags=re.I)
             target = tuple(c.strip() for c in conflict_target.strip().strip("()").split(",") if c.strip()) or keys[0]
@@ -151,20 +151,21 @@ def _plain_lake_insert(con, table: str, rows, columns) -> int:
 
 # -- feeds ---------------------------------------------------------------------------------------
 
-def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Iterable[dict[str, Any]], now: datetime) -> None:
-    """Make the feeds table mirror the registry file (feeds removed from the file stay, disabled)."""
+def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Iterable[dict[str, Any]], now: datetime,
+               shard: str | None = None) -> None:
+    """Make the feeds table mirror the registry file (feeds removed from the file stay, disabled).
+    ``shard`` ("i/N"): the file is that shard's share of the registry."""
     rows = [dict(f, updated_at=now) for f in feeds]
     names = [r["name"] for r in rows]
-    shard = backend.current_shard()
     if shard is None:
         con.execute(
             "UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE NOT list_contains(?, name)",
             [now, names],
         )
     else:
-        # A shard worker (DEFWATCH_SHARD=i/N) sees only its share of the registry: it may only
-        # disable the feeds of its own shard that left the file.
-        i, n = shard
+        # A shard worker sees only its share of the registry: it may only disable the feeds of
+        # its own shard that left the file.
+        i, n = backend.parse_shard(shard)
         gone = [name for (name,) in con.execute("SELECT name FROM feeds").fetchall()
                 if name not in set(names) and backend.shard_of(name, n) == i]
         if gone:

@@ -13,8 +13,8 @@ import re
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any
+from email.utils import formatdate
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flows.errors import ConfigError, DefwatchError
@@ -235,7 +235,7 @@ class EmailChannel(Channel):
         em["X-Defwatch-Alert-Id"] = msg.alert_id
         em.set_content(msg.text)
         try:
-            with smtplib.SMTP(d.host, d.port, timeout=d.timeout_s) as smtp:
+            with smtplib.SMTP(cast(str, d.host), d.port, timeout=d.timeout_s) as smtp:
                 smtp.ehlo()
                 if d.starttls and smtp.has_extn("starttls"):
                     import ssl
@@ -275,11 +275,12 @@ def from_config(d: ChannelDef) -> Channel:
     if d.type in ("webhook", "apprise") and not url:
         where = f"${d.url_env}" if d.url_env else "`url`"
         raise ConfigError(f"alert channel {d.name!r}: no address ({where} is empty).")
-    if d.type == "webhook":
-        return WebhookChannel(f"cfg:{d.name}", d.name, url, os.environ.get(d.secret_env), d.timeout_s)
     if d.type == "email":
         return EmailChannel(d)
-    return AppriseChannel(f"cfg:{d.name}", d.name, url)
+    address = cast(str, url)  # webhook and apprise: refused above when empty
+    if d.type == "webhook":
+        return WebhookChannel(f"cfg:{d.name}", d.name, address, os.environ.get(d.secret_env), d.timeout_s)
+    return AppriseChannel(f"cfg:{d.name}", d.name, address)
 
 
 def from_notify_url(url: str) -> Channel:

@@ -16,7 +16,7 @@ from flows.alerts import channels as ch
 from flows.errors import ConfigError
 from flows.settings import AlertRule, AlertSettings
 from warehouse import alerts as walerts
-from warehouse.identity import STATUS_RANK
+from warehouse.statuses import STATUS_RANK
 
 
 @dataclass
@@ -38,12 +38,12 @@ class Channels:
             for name in rule.channels:
                 if name in out.by_name:
                     continue
-                c = ch.builtin(name)
-                if c is None:
+                builtin = ch.builtin(name)
+                if builtin is None:
                     raise ConfigError(f"alert rule {rule.name!r} names channel {name!r}, which is not defined "
                                       f"under [[alerts.channels]] (built in: log, prefect).")
-                out.by_key[c.key] = c
-                out.by_name[name] = c.key
+                out.by_key[builtin.key] = builtin
+                out.by_name[name] = builtin.key
         for url in notify:
             c = ch.from_notify_url(url)
             out.by_key[c.key] = c
@@ -62,7 +62,8 @@ def _rule_matches(rule: AlertRule, event_type: str, change: str, parties: Sequen
 def route(settings: AlertSettings, chans: Channels, event_type: str, change: str, parties: Sequence[str],
           status: str | None, confidence: float | None) -> tuple[list[str], list[str]]:
     """(matching rule names, channel keys) for one candidate alert."""
-    rules, keys = [], []
+    rules: list[str] = []
+    keys: list[str] = []
     for rule in settings.rules:
         if _rule_matches(rule, event_type, change, parties, status, confidence):
             rules.append(rule.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,6 +38,7 @@ def alerts_retry(
     from datetime import datetime, timezone
 
     from flows.alerts import delivery, routing
+    from flows.alerts.notify import notify_urls
     from flows.runtime.runlock import run_lock
     from flows.settings import load_settings
     from warehouse import alerts as walerts
@@ -47,7 +47,7 @@ def alerts_retry(
     with read_connection(db):
         pass
     settings = load_settings()
-    chans = routing.Channels.build(settings.alerts, notify or os.environ.get("DEFWATCH_NOTIFY", "").split())
+    chans = routing.Channels.build(settings.alerts, notify or notify_urls())
     with run_lock(db):
         with write_connection(db) as con, transaction(con):
             walerts.make_due(con)

@@ -6,7 +6,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -37,6 +37,7 @@ def extract(
         for ev in extractors.extract(text, pub):
             sys.stdout.write(json.dumps(ev.to_dict(), ensure_ascii=False) + "\n")
         return
+    assert jsonl is not None  # FILE or --jsonl, checked above
     bad = 0
     for n, doc, problem in _read_jsonl_rows(jsonl):
         if problem is None:
@@ -112,7 +113,7 @@ def eval_cmd(
         out = ev.write_baseline(path, results)
         console.print(f"wrote {out.relative_to(PROJECT_ROOT)}", highlight=False)
     if json_out:
-        payload = {"ruleset": RULESET_VERSION, "file": str(path), "corpus_sha256": digest,
+        payload: dict[str, Any] = {"ruleset": RULESET_VERSION, "file": str(path), "corpus_sha256": digest,
                    "halves": {k: {**r.report.to_dict(), "reliability": ev.reliability(r.report)} for k, r in results.items()},
                    "other_files": {k: r.report.to_dict() for k, r in extra.items()}}
         if has_validation:  # the JSON lists no errors either: validation's are never read

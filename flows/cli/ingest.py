@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyOption, set_notify
+from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyOption
 from flows.cli.output import console, emit_summary, err, errors_are_messages, flow_progress, print_articles
+from flows.alerts import notify as notify_urls
 from flows.errors import DefwatchError
 
 
@@ -47,7 +48,7 @@ def ingest(
     Feeds are polled with conditional GET; a feed that failed waits longer each time (never given up).
     Runs once and exits: for a schedule use `defwatch serve`.
     """
-    set_notify(notify)
+    notify_urls.hand_over(notify)
     summary = _run_ingest(db, feeds, None, force, wait=wait, mark_seen=mark_seen)
     emit_summary(summary, db, json_out)
 
@@ -69,7 +70,7 @@ def demo(
     feeds_file = samples / "feeds.toml"
     if not feeds_file.exists():
         raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
-    set_notify(notify)
+    notify_urls.hand_over(notify)
     with serve_directory(samples) as server:
         err.print(f"serving {samples} at {server.base_url}")
         summary = _run_ingest(db, feeds_file, server.base_url, force=True, mark_seen=mark_seen)
@@ -92,12 +93,13 @@ def serve(
     `prefect server start` that this command starts, waits for, and stops on exit. Runs show in
     the Prefect UI at that server's address.
     """
-    from flows.runtime.serve import parse_interval, serve_ingest
+    from flows.periods import parse_interval
+    from flows.runtime.serve import serve_ingest
 
     if (every is None) == (cron is None):
         raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
-    set_notify(notify)
+    notify_urls.export_for_child_runs(notify)  # the scheduled runs are processes of their own
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
 
 @errors_are_messages

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -26,10 +25,5 @@ NotifyOption = Annotated[
 ]
 MarkSeenOption = Annotated[bool, typer.Option("--mark-seen", help="Record this run's alerts as seen without sending them (first backfill).")]
 
-
-def set_notify(notify: Optional[list[str]]) -> None:
-    """--notify URLs reach the flow through the environment, never as (stored) flow parameters."""
-    if notify:
-        os.environ["DEFWATCH_NOTIFY"] = " ".join(notify)
 
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]

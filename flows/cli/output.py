@@ -152,9 +152,10 @@ def print_result(res, fmt: str, out: Optional[Path], title: str | None = None) -
                     f"writes all)") if res.truncated else ""
             console.print(f"{n:,} row{'s' if n != 1 else ''}{more}", style="dim")
             return
-        with Console(file=io.StringIO(), width=200) as c:
+        buf = io.StringIO()
+        with Console(file=buf, width=200) as c:
             c.print(t)
-            text = c.file.getvalue()
+        text = buf.getvalue()
     else:
         raise DefwatchError(f"--format {fmt!r}: use table, csv, json or parquet.")
     if out is None:

@@ -22,7 +22,7 @@ def digest(
 ) -> None:
     """Summarise the events that were new or changed in the period (learned by defwatch then)."""
     from flows.report.digest import render_digest
-    from flows.report.html import parse_period
+    from flows.periods import parse_period
 
     if fmt not in ("md", "html"):
         raise DefwatchError(f"--format {fmt!r}: use md or html.")
@@ -41,7 +41,8 @@ def report(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write a self-contained HTML report: timeline, partnership network, events with evidence."""
-    from flows.report.html import parse_period, render_report
+    from flows.periods import parse_period
+    from flows.report.html import render_report
 
     s = render_report(db, parse_period(since) if since else None, out)
     console.print(f"wrote {s.out}: {s.events} events ({s.new_events} new, {s.changed_events} changed), "

@@ -17,6 +17,7 @@ soon as it is cleaned.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from flows.runtime import progress
 from flows.pages.clean import CleanerPool, CleanResult, clean_and_extract_many
 from flows.sources.fetch import Fetcher, FetchRequest, FetchResult
-from flows.pipeline import Candidate
+from flows.pipeline import PlannedArticle
 from flows.settings import FetchSettings
 
 
@@ -86,7 +87,7 @@ class ChunkedCleaner:
                 continue
             self.jobs += 1
             self.largest_chunk = max(self.largest_chunk, len(chunk))
-            asyncio.wrap_future(job).add_done_callback(lambda done, futs=futs: self._finished(done, futs))
+            asyncio.wrap_future(job).add_done_callback(functools.partial(self._finished, futs=futs))
 
     def _finished(self, done: asyncio.Future, futs: list[asyncio.Future]) -> None:
         self.jobs -= 1
@@ -107,7 +108,7 @@ class ChunkedCleaner:
 class Page:
     """One candidate's outcome: its fetch (body already dropped) and its cleaning (None when the
     fetch failed)."""
-    cand: Candidate
+    cand: PlannedArticle
     fetched: FetchResult
     cleaned: CleanResult | None
 
@@ -118,7 +119,7 @@ class PageStream:
     ``window`` (default: two batches) is the most pages in flight, waiting for a cleaner, or
     cleaned and not yet taken by the flow."""
 
-    def __init__(self, cands: Sequence[Candidate], settings: FetchSettings, pool: CleanerPool, batch_size: int,
+    def __init__(self, cands: Sequence[PlannedArticle], settings: FetchSettings, pool: CleanerPool, batch_size: int,
                  window: int | None = None, pending_bytes: int = 64 << 20):
         self.cands = list(cands)
         self.settings = settings
@@ -176,8 +177,13 @@ class PageStream:
         loop, slots = self._loop, self._slots
         if loop is None or slots is None or loop.is_closed():
             return
+
+        def release_all() -> None:
+            for _ in range(n):
+                slots.release()
+
         try:
-            loop.call_soon_threadsafe(lambda: [slots.release() for _ in range(n)])
+            loop.call_soon_threadsafe(release_all)
         except RuntimeError:  # the loop closed meanwhile: nothing waits for room any more
             pass
 
@@ -211,7 +217,7 @@ class PageStream:
                 await asyncio.gather(*running, return_exceptions=True)
             self.requests_made = fetcher.requests_made
 
-    async def _one(self, fetcher: Fetcher, i: int, cand: Candidate) -> None:
+    async def _one(self, fetcher: Fetcher, i: int, cand: PlannedArticle) -> None:
         try:
             page = await self._process(fetcher, cand)
         except asyncio.CancelledError:
@@ -227,7 +233,7 @@ class PageStream:
                 self._ready += 1
             self._cond.notify_all()
 
-    async def _process(self, fetcher: Fetcher, cand: Candidate) -> Page:
+    async def _process(self, fetcher: Fetcher, cand: PlannedArticle) -> Page:
         res = await fetcher.fetch(FetchRequest(url=cand.original_url, key=cand.article_id, trusted=cand.trusted))
         progress.advance("pages")
         cleaned = None

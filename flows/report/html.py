@@ -25,28 +25,28 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from flows.errors import ConfigError, DefwatchError
+from flows.errors import DefwatchError
 from warehouse.reports import report_data
+from warehouse.statuses import PAIR_TIE_STRENGTH, STATUSES, UNKNOWN
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# One colour per status, shared by the timeline, the network and the table.
-STATUS_COLOURS = {
-    "planned": "#4c78a8",
-    "negotiating": "#f58518",
-    "signed": "#54a24b",
-    "extended": "#72b7b2",
-    "held": "#b279a2",
-    "suspended": "#9d755d",
-    "cancelled": "#e45756",
-    "unknown": "#bab0ac",
-}
+# One colour per status, shared by the timeline, the network and the table; listed in the order
+# of warehouse.statuses.STATUSES, which the legend follows.
+STATUS_COLOURS = dict(zip((*STATUSES, UNKNOWN), (
+    "#4c78a8",  # planned
+    "#f58518",  # negotiating
+    "#54a24b",  # signed
+    "#72b7b2",  # extended
+    "#b279a2",  # held
+    "#9d755d",  # suspended
+    "#e45756",  # cancelled
+    "#bab0ac",  # unknown
+), strict=True))
 _EXTRA_COLOURS = ["#eeca3b", "#ff9da6", "#79706e", "#d67195", "#439894", "#83bcb6"]
 
 MAX_NETWORK_NODES = 150
 
-_PERIOD = re.compile(r"\s*(\d{1,6})\s*([hdw])\s*", re.I)
-_PERIOD_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass
@@ -66,18 +66,6 @@ class ReportSummary:
     feeds_failing: int
     last_successful_run: datetime | None
     empty: bool                     # the "nothing yet" page was written
-
-
-def parse_period(text: str) -> timedelta:
-    """``"12h"``, ``"30d"`` or ``"2w"`` as a timedelta."""
-    m = _PERIOD.fullmatch(text or "")
-    if not m or int(m.group(1)) == 0:
-        raise ConfigError(
-            f"invalid period {text!r}: use a positive whole number followed by h (hours), d (days) "
-            f"or w (weeks), for example 12h, 30d or 2w."
-        )
-    n, unit = int(m.group(1)), m.group(2).lower()
-    return timedelta(**{_PERIOD_UNITS[unit]: n})
 
 
 def safe_url(url: Any) -> str | None:
@@ -106,7 +94,7 @@ def _utc(dt: datetime | None) -> datetime | None:
 # -- charts ---------------------------------------------------------------------------------------
 
 def _status(s: str | None) -> str:
-    return s or "unknown"
+    return s or UNKNOWN
 
 
 def _colour_scale(statuses: set[str]):
@@ -174,8 +162,7 @@ def timeline_spec(events: list[dict], today: date) -> tuple[dict | None, int]:
 
 
 def _pair_status_rank(status: str) -> int:
-    order = ["unknown", "planned", "negotiating", "suspended", "cancelled", "extended", "signed"]
-    return order.index(status) if status in order else 0
+    return PAIR_TIE_STRENGTH.index(status) if status in PAIR_TIE_STRENGTH else 0
 
 
 def network_spec(events: list[dict]) -> dict | None:

@@ -12,7 +12,7 @@ import feedparser
 
 
 @dataclass
-class Entry:
+class FeedEntry:
     link: str
     title: str | None
     published: datetime | None
@@ -22,7 +22,7 @@ class Entry:
 
 @dataclass
 class ParsedFeed:
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[FeedEntry] = field(default_factory=list)
     warning: str | None = None     # malformed but usable ("bozo" with entries)
     error_kind: str | None = None  # nothing usable
     error: str | None = None
@@ -122,7 +122,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     for e in d.entries:
         link = e.get("link") or ""
         if not link:
-            links = [l.get("href") for l in e.get("links", []) if l.get("href")]
+            links = [ln.get("href") for ln in e.get("links", []) if ln.get("href")]
             link = links[0] if links else ""
         if not link:
             no_link += 1
@@ -130,7 +130,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         content = None
         if e.get("content"):
             content = html_to_text(" ".join(c.get("value", "") for c in e["content"]))
-        out.entries.append(Entry(
+        out.entries.append(FeedEntry(
             link=_CONTROL.sub("", link).strip(),
             title=html_to_text(e.get("title")),
             published=_entry_date(e),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from flows.sources.feedstate import backoff_seconds, health, is_due, next_state
 from flows.sources.fetch import FetchRequest, FetchResult
-from flows.sources.parse import Entry, ParsedFeed
+from flows.sources.parse import FeedEntry, ParsedFeed
 from flows.settings import ScheduleSettings
 
 NOW = datetime(2025, 6, 10, 12, tzinfo=timezone.utc)
@@ -25,7 +25,7 @@ def ok(headers=None):
 
 
 def feed(*days_ago, ttl=None):
-    return ParsedFeed(entries=[Entry(f"http://e/{d}", "t", NOW - timedelta(days=d), None, None) for d in days_ago],
+    return ParsedFeed(entries=[FeedEntry(f"http://e/{d}", "t", NOW - timedelta(days=d), None, None) for d in days_ago],
                       ttl_s=ttl)
 
 

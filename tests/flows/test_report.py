@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from flows.errors import DefwatchError
-from flows.report.html import check_svg, network_spec, parse_period, render_report, render_svg, safe_url
+from flows.periods import parse_period
+from flows.report.html import check_svg, network_spec, render_report, render_svg, safe_url
 from tests.support.browser import Browser, BrowserUnavailable
 from warehouse.db import WarehouseError, transaction, write_connection
 from warehouse.eventlog import ArticleExtraction, apply_extractions

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from flows.pages.clean import CleanerPool
-from flows.sources.parse import Entry
-from flows.pipeline import Candidate
+from flows.sources.parse import FeedEntry
+from flows.pipeline import PlannedArticle
 from flows.settings import FetchSettings
 from flows.pages.stream import PageStream
 
@@ -25,9 +25,9 @@ ARTICLE = ("<html lang='en'><head><title>{t}</title></head><body><article><h1>{t
            "</article></body></html>")
 
 
-def _cand(url: str, i: int) -> Candidate:
-    entry = Entry(link=url, title=f"t{i}", published=None, summary="a summary that is long enough " * 4, content=None)
-    return Candidate(article_id=f"a{i:03d}", url=url, original_url=url, feed_name="f", trusted=True, entry=entry)
+def _cand(url: str, i: int) -> PlannedArticle:
+    entry = FeedEntry(link=url, title=f"t{i}", published=None, summary="a summary that is long enough " * 4, content=None)
+    return PlannedArticle(article_id=f"a{i:03d}", url=url, original_url=url, feed_name="f", trusted=True, entry=entry)
 
 
 def _settings() -> FetchSettings:
