@@ -27,6 +27,7 @@ from prefect.utilities.annotations import quote
 from flows import pipeline
 from flows.runtime import progress
 from flows.pages.clean import CleanerPool
+from flows.pages.planned import PlannedArticle
 from flows.pages.stream import Page, PageStream
 from flows.sources.feedstate import is_due
 from flows.sources.registry import FeedDef, load_feeds
@@ -291,7 +292,7 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
     return summary
 
 
-def _store_articles(db: str, new: list[pipeline.PlannedArticle], settings: Settings, run_id: str,
+def _store_articles(db: str, new: list[PlannedArticle], settings: Settings, run_id: str,
                     chans: routing.Channels | None, mark_seen: bool) -> None:
     """Fetch and clean the new articles as one stream (flows.pages.stream) and store them batch by batch,
     each batch in one transaction, while the following pages are fetched and cleaned."""

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flows.runtime import progress
+from flows.pages.planned import PlannedArticle
 from flows.pages.clean import CleanResult, choose_published, content_fingerprint, published_precision
 from flows.sources.feedstate import next_state
 from flows.sources.fetch import FetchRequest, FetchResult, run_fetches
-from flows.sources.parse import FeedEntry, ParsedFeed, parse_feed
+from flows.sources.parse import ParsedFeed, parse_feed
 from flows.sources.registry import FeedDef
 from flows.settings import Settings
 from flows.sources.urls import article_id, canonical_url
@@ -34,17 +35,6 @@ class FeedPoll:
         if self.state["last_outcome"] == "error":
             return self.state["last_error_kind"], self.state["last_error"]
         return None
-
-
-@dataclass
-class PlannedArticle:
-    article_id: str
-    url: str            # canonical
-    original_url: str
-    feed_name: str
-    trusted: bool
-    entry: FeedEntry
-    also_in: list[str] = field(default_factory=list)  # other feeds listing the same article this run
 
 
 def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Settings, now: datetime,

@@ -133,3 +133,25 @@ def test_no_import_cycles():
         if node not in state:
             visit(node)
     assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_every_module_says_what_it_is_for():
+    missing = [str(p.relative_to(REPO)) for package in PACKAGES for _, p, tree in _parsed(package)
+               if not (ast.get_docstring(tree) or "").strip()]
+    assert missing == [], f"modules without a docstring: {missing}"
+
+
+def test_the_readme_layout_names_every_module():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Layout")
+    section = readme[start:readme.index("\n## ", start)]
+    named = set(re.findall(r"`([\w./-]+)`", section))
+    unnamed = []
+    for package in ("flows", "warehouse"):
+        for path in _modules(package):
+            rel = path.relative_to(REPO)
+            if path.stem in ("__init__", "__main__"):
+                continue
+            if not ({path.stem, path.name, str(rel)} & named):
+                unnamed.append(str(rel))
+    assert unnamed == [], f"the README's Layout section does not name: {unnamed}"

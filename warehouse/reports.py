@@ -21,7 +21,8 @@ def rows_as_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def _utc(dt: datetime | None) -> datetime | None:
+def as_utc(dt: datetime | None) -> datetime | None:
+    """A timestamp in UTC (a naive one is taken as UTC already)."""
     if dt is None:
         return None
     if dt.tzinfo is None:
@@ -76,7 +77,7 @@ def _report_data(con: duckdb.DuckDBPyConnection, start: datetime | None, end: da
     retracted = {r["event_id"] for r in changed_rows if r["retracted_at"] is not None}
     changed = {r["event_id"]: r["changes"] for r in changed_rows if r["event_id"] not in retracted}
     # first_seen is NOT NULL in the schema
-    new = {e["event_id"] for e in events if start is None or _utc(e["first_seen"]) >= start}  # type: ignore[operator]
+    new = {e["event_id"] for e in events if start is None or as_utc(e["first_seen"]) >= start}  # type: ignore[operator]
     mentions = rows_as_dicts(con, _REPORT_MENTIONS_SQL, {"ids": [e["event_id"] for e in events]}) if events else []
     feeds = rows_as_dicts(con, _REPORT_FEEDS_SQL)
     last_ok = con.execute(
@@ -86,8 +87,8 @@ def _report_data(con: duckdb.DuckDBPyConnection, start: datetime | None, end: da
     latest_learned = con.execute("SELECT max(first_seen) FROM events WHERE retracted_at IS NULL").fetchone()[0]
     articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     return {"total_events": total_events, "events": events, "changed": changed, "retracted": retracted,
-            "new": new, "mentions": mentions, "feeds": feeds, "last_ok": _utc(last_ok),
-            "last_run": last_run[0] if last_run else None, "latest_learned": _utc(latest_learned),
+            "new": new, "mentions": mentions, "feeds": feeds, "last_ok": as_utc(last_ok),
+            "last_run": last_run[0] if last_run else None, "latest_learned": as_utc(latest_learned),
             "articles": articles}
 
 

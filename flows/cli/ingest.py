@@ -94,7 +94,7 @@ def serve(
     the Prefect UI at that server's address.
     """
     from flows.periods import parse_interval
-    from flows.runtime.serve import serve_ingest
+    from flows.serve import serve_ingest
 
     if (every is None) == (cron is None):
         raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from flows.runtime import progress
 from flows.pages.clean import CleanerPool, CleanResult, clean_and_extract_many
 from flows.sources.fetch import Fetcher, FetchRequest, FetchResult
-from flows.pipeline import PlannedArticle
+from flows.pages.planned import PlannedArticle
 from flows.settings import FetchSettings
 
 

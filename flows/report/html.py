@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.errors import DefwatchError
-from warehouse.reports import report_data
+from warehouse.reports import as_utc, report_data
 from warehouse.statuses import PAIR_TIE_STRENGTH, STATUSES, UNKNOWN
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -79,16 +79,6 @@ def safe_url(url: Any) -> str | None:
     if not m or "@" in m.group(1):
         return None
     return url
-
-
-# -- time ---------------------------------------------------------------------------------------
-
-def _utc(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 # -- charts ---------------------------------------------------------------------------------------
@@ -314,8 +304,8 @@ def _environment():
         lstrip_blocks=True,
     )
     env.filters["safe_url"] = safe_url
-    env.filters["ts"] = lambda dt: _utc(dt).strftime("%Y-%m-%d %H:%M UTC") if dt else "never"
-    env.filters["day"] = lambda dt: _utc(dt).strftime("%Y-%m-%d") if isinstance(dt, datetime) else (dt or "")
+    env.filters["ts"] = lambda dt: as_utc(dt).strftime("%Y-%m-%d %H:%M UTC") if dt else "never"
+    env.filters["day"] = lambda dt: as_utc(dt).strftime("%Y-%m-%d") if isinstance(dt, datetime) else (dt or "")
     return env
 
 
@@ -359,7 +349,7 @@ def render_report(db: Path, since: timedelta | None, out: Path, now: datetime | 
     database or period writes a "nothing yet" page."""
     from markupsafe import Markup
 
-    now = _utc(now) or datetime.now(timezone.utc)
+    now = as_utc(now) or datetime.now(timezone.utc)
     start = now - since if since is not None else None
     db, out = Path(db), Path(out)
     data = report_data(db, start, now)

@@ -11,7 +11,7 @@ import pytest
 
 from flows.pages.clean import CleanerPool
 from flows.sources.parse import FeedEntry
-from flows.pipeline import PlannedArticle
+from flows.pages.planned import PlannedArticle
 from flows.settings import FetchSettings
 from flows.pages.stream import PageStream
 

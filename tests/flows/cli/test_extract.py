@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.flows.test_cli import defwatch
+from tests.support.cli import defwatch
 
 SEED_LIKE = ("EU and Canada to sign defence pact\n"
              "The European Union and Canada plan to sign a security and defence partnership next month, "

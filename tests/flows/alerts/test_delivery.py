@@ -5,9 +5,6 @@ process is killed."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +13,8 @@ import pytest
 
 from flows.alerts.channels import SIGNATURE_HEADER, verify_signature
 from tests.conftest import REPO
+from tests.support.cli import defwatch, defwatch_killable
+from tests.support.db import query_rows
 from tests.support.receiver import Receiver
 
 SECRET = "s3cret-for-tests"
@@ -28,40 +27,6 @@ def receiver():
     r.stop()
 
 
-def defwatch(*args: str, env: dict | None = None, timeout: int = 300):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    full.update({"COLUMNS": "200", **(env or {})})
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=full, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def defwatch_killable(*args: str, env: dict, tmp_path: Path, timeout: int = 300):
-    """Run defwatch in its own process group and wait for the main process only: a SIGKILLed
-    process leaves its children (the embedded Prefect server, cleaning workers) holding the
-    output pipes, so those are files here, and the group is cleaned up afterwards."""
-    import signal
-
-    full = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    full.update(env)
-    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    with open(out, "w") as o, open(err, "w") as e:
-        proc = subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=full, stdout=o, stderr=e,
-                                start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    return rc, err.read_text()
-
-
-def q(db: Path, sql: str):
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def test_demo_notify_delivers_each_alert_exactly_once(receiver, tmp_path):
     db = tmp_path / "demo.duckdb"
     hook = receiver.url("/hook", scheme="json")
@@ -70,17 +35,17 @@ def test_demo_notify_delivers_each_alert_exactly_once(receiver, tmp_path):
     run1 = json.loads(first.stdout)
     assert run1["alerts_new"] > 0 and run1["alerts_sent"] >= run1["alerts_new"]
 
-    partnership_events = q(db, "SELECT count(*) FROM partnerships")[0][0]
-    key = q(db, "SELECT DISTINCT channel_key FROM alert_deliveries WHERE channel_key LIKE 'url:%'")
+    partnership_events = query_rows(db, "SELECT count(*) FROM partnerships")[0][0]
+    key = query_rows(db, "SELECT DISTINCT channel_key FROM alert_deliveries WHERE channel_key LIKE 'url:%'")
     assert len(key) == 1
-    alerts_for_hook = q(db, f"SELECT count(*) FROM alert_deliveries WHERE channel_key = '{key[0][0]}'")[0][0]
+    alerts_for_hook = query_rows(db, f"SELECT count(*) FROM alert_deliveries WHERE channel_key = '{key[0][0]}'")[0][0]
     assert len(receiver.received) == alerts_for_hook
     # One message per alert: every alert id appears once in the titles' bodies.
     ids = [m.json()["message"].rsplit("alert ", 1)[1] for m in receiver.received]
     assert max(Counter(ids).values()) == 1
-    partnership_alerts = q(db, "SELECT count(DISTINCT event_id) FROM alerts WHERE kind LIKE 'partnership.%'")[0][0]
+    partnership_alerts = query_rows(db, "SELECT count(DISTINCT event_id) FROM alerts WHERE kind LIKE 'partnership.%'")[0][0]
     assert partnership_alerts == partnership_events, "every partnership new to the database alerts"
-    assert q(db, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
+    assert query_rows(db, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
 
     second = defwatch("demo", "--db", str(db), "--json", "--notify", hook)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -106,11 +71,11 @@ def test_webhook_down_then_back_delivers_each_alert_once(receiver, tmp_path, db_
         first = ingest_flow(db=str(db_path), feeds_file=str(feeds), base_url=base, force=True,
                             settings_overrides={"workers": 1})
     assert first["alerts_new"] > 0 and first["alerts_sent"] == 0 and first["alerts_failed"] == first["alerts_new"]
-    pending = q(db_path, "SELECT status, attempts, last_error, next_attempt_at IS NOT NULL FROM alert_deliveries")
+    pending = query_rows(db_path, "SELECT status, attempts, last_error, next_attempt_at IS NOT NULL FROM alert_deliveries")
     assert all(p[0] == "pending" and p[1] == 1 and "HTTP 503" in p[2] and p[3] for p in pending)
     assert receiver.received == []
     # Every alert is about the EU: the rule's party filter holds.
-    assert all("European Union" in r[0] for r in q(db_path, "SELECT e.parties FROM alerts JOIN events e USING (event_id)"))
+    assert all("European Union" in r[0] for r in query_rows(db_path, "SELECT e.parties FROM alerts JOIN events e USING (event_id)"))
 
     receiver.fail_with = None
     with duckdb.connect(str(db_path)) as con:  # the backoff has not expired yet: make them due now
@@ -129,7 +94,7 @@ def test_webhook_down_then_back_delivers_each_alert_once(receiver, tmp_path, db_
     payload = msg.json()
     assert {"alert_id", "kind", "title", "text", "event", "articles"} <= set(payload)
     assert payload["event"]["evidence"] in payload["text"]
-    assert SECRET not in json.dumps(q(db_path, "SELECT * FROM alert_deliveries"), default=str)
+    assert SECRET not in json.dumps(query_rows(db_path, "SELECT * FROM alert_deliveries"), default=str)
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -166,7 +131,7 @@ def test_email_arrives_with_subject_and_evidence(tmp_path, db_path, monkeypatch)
     finally:
         smtp.stop()
     assert run["alerts_sent"] == len(inbox) > 0
-    evidence = dict(q(db_path, "SELECT a.alert_id, e.evidence FROM alerts a JOIN events e USING (event_id)"))
+    evidence = dict(query_rows(db_path, "SELECT a.alert_id, e.evidence FROM alerts a JOIN events e USING (event_id)"))
     for mail in inbox:
         assert mail["Subject"].startswith(("New partnership:", "Partnership update:"))
         assert "United Kingdom" in mail["Subject"]
@@ -186,7 +151,7 @@ def test_kill_between_event_write_and_delivery_loses_nothing(receiver, tmp_path,
                                         "DEFWATCH_KILL_AFTER": "3" if kill_at == "after-send" else "0"})
     assert rc == -9, stderr[-2000:]
     before = len(receiver.received)
-    alerts = q(db, "SELECT count(*) FROM alert_deliveries WHERE channel_key LIKE 'url:%'")[0][0]
+    alerts = query_rows(db, "SELECT count(*) FROM alert_deliveries WHERE channel_key LIKE 'url:%'")[0][0]
     assert alerts > 0, "the alerts were committed with their events before the kill"
     again = defwatch("demo", "--db", str(db), "--json", "--notify", hook, env={"DEFWATCH_CONFIG": str(config)})
     assert again.returncode == 0, again.stderr[-3000:]
@@ -198,7 +163,7 @@ def test_kill_between_event_write_and_delivery_loses_nothing(receiver, tmp_path,
     repeats = sum(c - 1 for c in counts.values())
     assert repeats == (1 if kill_at == "after-send" else 0)
     assert before == (4 if kill_at == "after-send" else 0)
-    assert q(db, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
+    assert query_rows(db, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -217,12 +182,12 @@ def test_alerts_go_out_while_later_pages_are_still_being_fetched(receiver, serve
     run = ingest_flow(db=str(db_path), feeds_file=str(feeds), force=True,
                       settings_overrides={"workers": 1, "batch_size": 4, "fetch": {"per_host": 1}})
     assert run["articles_new"] == 24 and run["alerts_new"] >= 1 and run["alerts_sent"] == run["alerts_new"]
-    last_store = q(db_path, "SELECT epoch(max(fetched_at)) FROM articles")[0][0]
+    last_store = query_rows(db_path, "SELECT epoch(max(fetched_at)) FROM articles")[0][0]
     first_alert = min(m.at for m in receiver.received)
     assert first_alert < last_store, "the first alert waited for the end of the run"
     ids = [m.headers["x-defwatch-alert-id"] for m in receiver.received]
     assert len(ids) == len(set(ids)) == run["alerts_new"]
-    assert q(db_path, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
+    assert query_rows(db_path, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -278,7 +243,7 @@ def test_prefect_channel_puts_one_event_per_alert_on_the_prefect_api(tmp_path, d
         run = ingest_flow(db=str(db_path), feeds_file=str(_site(tmp_path)), base_url=base, force=True,
                           settings_overrides={"workers": 1})
     assert run["alerts_sent"] == run["alerts_new"] > 0 and run["alerts_failed"] == 0
-    alerts = dict(q(db_path, "SELECT a.event_id, a.kind FROM alerts a JOIN alert_deliveries d USING (alert_id) "
+    alerts = dict(query_rows(db_path, "SELECT a.event_id, a.kind FROM alerts a JOIN alert_deliveries d USING (alert_id) "
                              "WHERE d.channel_key = 'cfg:prefect' AND d.status = 'sent'"))
     events = [e for e in _read_prefect_events("defwatch.", run["alerts_sent"])
               if e["resource"]["prefect.resource.id"].removeprefix("defwatch.event.") in alerts]
@@ -306,7 +271,7 @@ def test_prefect_events_that_the_api_refuses_stay_pending_until_it_takes_them(re
     assert first.returncode == 0, first.stderr[-3000:]
     run = json.loads(first.stdout)
     assert run["alerts_new"] > 0 and run["alerts_sent"] == 0 and run["alerts_failed"] == run["alerts_new"]
-    assert q(db, "SELECT DISTINCT status, last_error FROM alert_deliveries") == [
+    assert query_rows(db, "SELECT DISTINCT status, last_error FROM alert_deliveries") == [
         ("pending", "Prefect events are not enabled in this process (no Prefect API to send to)")]
 
     api = {**env, "PREFECT_API_URL": receiver.url("/api")}
@@ -317,7 +282,7 @@ def test_prefect_events_that_the_api_refuses_stay_pending_until_it_takes_them(re
     refused = defwatch("alerts", "retry", "--db", str(db), env={**api, "PREFECT_CLIENT_MAX_RETRIES": "0"})
     assert refused.returncode == 1
     assert f"0 delivered, {run['alerts_new']} failed (still pending)" in refused.stdout
-    errors = q(db, "SELECT DISTINCT last_error FROM alert_deliveries")
+    errors = query_rows(db, "SELECT DISTINCT last_error FROM alert_deliveries")
     assert len(errors) == 1 and errors[0][0].startswith(f"the Prefect API did not take {run['alerts_new']} event(s): "
                                                         "PrefectHTTPStatusError: Server error '503 Service Unavailable'")
     assert receiver.received == []
@@ -329,10 +294,10 @@ def test_prefect_events_that_the_api_refuses_stay_pending_until_it_takes_them(re
     posts = [m for m in receiver.received if m.path == "/api/events"]
     assert len(posts) == 1  # one request for the whole batch
     sent = posts[0].json()
-    alert_events = {r[0] for r in q(db, "SELECT event_id FROM alerts")}
+    alert_events = {r[0] for r in query_rows(db, "SELECT event_id FROM alerts")}
     assert len(sent) == run["alerts_new"]
     assert {e["resource"]["prefect.resource.id"] for e in sent} == {f"defwatch.event.{e}" for e in alert_events}
-    assert q(db, "SELECT DISTINCT status FROM alert_deliveries") == [("sent",)]
+    assert query_rows(db, "SELECT DISTINCT status FROM alert_deliveries") == [("sent",)]
 
 
 def test_log_channel_writes_one_line_per_alert_to_the_run_log(tmp_path):
@@ -345,7 +310,7 @@ def test_log_channel_writes_one_line_per_alert_to_the_run_log(tmp_path):
     run = json.loads(out.stdout)
     assert run["alerts_new"] == run["alerts_sent"] > 0
     lines = [line[line.index("ALERT "):] for line in out.stderr.splitlines() if "ALERT " in line]
-    alerts = q(db, "SELECT a.alert_id, a.kind, e.event_id, e.evidence FROM alerts a JOIN events e USING (event_id)")
+    alerts = query_rows(db, "SELECT a.alert_id, a.kind, e.event_id, e.evidence FROM alerts a JOIN events e USING (event_id)")
     assert len(lines) == len(alerts) == run["alerts_sent"]
     by_id = {line.rsplit("· alert ", 1)[1]: line for line in lines}
     for alert_id, kind, event_id, evidence in alerts:
