@@ -5,7 +5,7 @@
 
 httpx (async, same global and per-host concurrency as defwatch's defaults; one client per host,
 or one for all with "client_per_host": false), feedparser on each
-feed as it arrives, trafilatura ``bare_extraction`` with the options of flows/clean.py in a
+feed as it arrives, trafilatura ``bare_extraction`` with the options of flows/pages/clean.py in a
 2-process pool (pages are cleaned while others are still being fetched), the project's extractor,
 and one bulk Arrow insert per table into DuckDB. Prints one JSON line of timings.
 """
@@ -70,7 +70,7 @@ def main() -> None:
         rows: list[dict] = []
         per_host = cfg.get("per_host", 4)
         # One client for every host (the plain way), or one per host ("client_per_host", as
-        # flows/fetch.py does since the fifth round, so that a host's connections are kept alive
+        # flows/sources/fetch.py does since the fifth round, so that a host's connections are kept alive
         # between its requests); each is closed at the end.
         clients: dict[str | None, httpx.AsyncClient] = {}
 

@@ -23,16 +23,16 @@ from pathlib import Path
 import _lib
 
 STAGES = [
-    ("prefect import + ephemeral server start", ("_run_ingest (flows/cli.py",), ("ingest_flow (flows/ingest.py",)),
+    ("prefect import + ephemeral server start", ("_run_ingest (flows/cli/ingest.py",), ("ingest_flow (flows/ingest.py",)),
     ("poll-feeds task", ("poll_feeds_task",), ()),
     ("waiting for the page stream (fetch + clean)", ("PageStream.batches",), ()),
     ("store-articles task", ("store_batch_task",), ()),
     ("  of which apply_extractions", ("apply_extractions",), ()),
     ("  of which extractor (texts not extracted by a worker)", ("extract_rows",), ()),
     ("summit watch", ("watch_summits (flows",), ()),
-    ("deliver-alerts task", ("deliver_alerts_task",), ()),
-    ("  of which HeldWriter.connection", ("deliver_alerts_task", "HeldWriter.connection"), ()),
-    ("  of which channel.send", ("deliver_alerts_task", ".send (flows/channels.py"), ()),
+    ("deliver-alerts task", ("deliver_due_alerts_task",), ()),
+    ("  of which HeldWriter.connection", ("deliver_due_alerts_task", "HeldWriter.connection"), ()),
+    ("  of which channel.send", ("deliver_due_alerts_task", ".send (flows/alerts/channels.py"), ()),
     ("all open_writer (open + migrate)", ("open_writer (warehouse/db.py",), ()),
 ]
 

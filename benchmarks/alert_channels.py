@@ -5,9 +5,9 @@
 
 Inside one real Prefect flow run (ephemeral server, as `defwatch ingest` has it), the same
 alerts go out four ways:
-- `log`, as shipped: ``flows.channels.LogChannel``, one line an alert, one log record per 200;
+- `log`, as shipped: ``flows.alerts.channels.LogChannel``, one line an alert, one log record per 200;
 - `log`, whole messages: the ten-line text of each alert, one record per 200 (what it did before);
-- `prefect`, as shipped: ``flows.channels.PrefectEventChannel``, one event an alert, posted in
+- `prefect`, as shipped: ``flows.alerts.channels.PrefectEventChannel``, one event an alert, posted in
   one request per 200;
 - `prefect`, the plain call (the floor): Prefect's ``emit_event`` once per alert, waiting until
   its worker has sent them all.
@@ -24,7 +24,7 @@ import time
 import _lib
 from _lib import median, result, section
 
-CHUNK = 200  # what flows.alerting delivers per chunk to local channels
+CHUNK = 200  # what flows.alerts.delivery delivers per chunk to local channels
 
 
 def _server_cpu() -> float:
@@ -47,7 +47,7 @@ def _self_cpu() -> float:
 
 
 def messages(n: int):
-    from flows.alerting import format_message
+    from flows.alerts.delivery import format_message
 
     out = []
     for i in range(n):
@@ -70,7 +70,7 @@ def run_round(msgs) -> dict[str, tuple[float, float]]:
     from prefect.events import emit_event
     from prefect.events.worker import EventsWorker
 
-    from flows.channels import LogChannel, PrefectEventChannel
+    from flows.alerts.channels import LogChannel, PrefectEventChannel
 
     def settle() -> None:
         """Wait until the server is idle: it persists events in the background after a request."""

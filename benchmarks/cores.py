@@ -3,7 +3,7 @@
     python benchmarks/cores.py            # 400 generated pages, 3 repeats
     python benchmarks/cores.py --quick    # 60 pages, 1 repeat (CI)
 
-defwatch: what the ingest stream (flows/stream.py) does, every page through
+defwatch: what the ingest stream (flows/pages/stream.py) does, every page through
 ``ChunkedCleaner(CleanerPool(workers)).clean(page)`` (cleaning, then the extractor on the text,
 in the worker; one page per job while a worker is free, up to 8 per job once all are busy, as
 here where every page is ready at once), the pool started and warmed up beforehand (it lives for
@@ -44,8 +44,8 @@ def _bare(item):
 def time_pool(workers: int, items, repeat: int) -> list[float]:
     import asyncio
 
-    from flows.clean import CleanerPool
-    from flows.stream import ChunkedCleaner
+    from flows.pages.clean import CleanerPool
+    from flows.pages.stream import ChunkedCleaner
 
     async def clean_all(cleaner: ChunkedCleaner, batch) -> None:
         await asyncio.gather(*(cleaner.clean(*it, None) for it in batch))

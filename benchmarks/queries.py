@@ -10,7 +10,7 @@ each, a 'created' history row per event and a status change for 30 % of them.
 
 Each query runs through ``warehouse.query.run_query`` as `defwatch query` / `defwatch events`
 run it for a table on the terminal: open a read-only connection, run, turn at most
-``flows.cli.TABLE_MAX_ROWS`` rows into Python objects and count the rest, close. The floor is the
+``flows.cli.output.TABLE_MAX_ROWS`` rows into Python objects and count the rest, close. The floor is the
 same SQL on a connection that is already open, fetching every row. A query that returns more rows
 than a table shows is also timed fetching every row (`…_all_rows`: what --format csv/json costs).
 Figures are medians of --repeat runs after one warm-up.
@@ -165,7 +165,7 @@ def bench(db, queries, repeat: int) -> list[dict]:
             rows.append({"name": name, "sql": sql, "params": params, "hot": hot, "rows": n})
     finally:
         con.close()
-    from flows.cli import TABLE_MAX_ROWS
+    from flows.cli.output import TABLE_MAX_ROWS
 
     def timed(sql, params, max_rows) -> list[float]:
         run_query(db, sql, params, max_rows=max_rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .pubdate import PubDate
-from .rules import RuleSet
+from .rules import RuleSet, safe_lower
 from .sentences import Sentence
 
 __all__ = ["Mention", "Cue", "Trigger", "Candidate", "Document", "new_document", "safe_lower", "set_layout"]
@@ -101,13 +101,6 @@ class Document:
     last_ref_sentence: int = -10
     conference_summit: bool = False
     order: int = 0  # creation counter of candidates
-
-
-def safe_lower(text: str) -> str:
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 def new_document(text: str, pub: PubDate | None, rules: RuleSet) -> Document:

@@ -43,6 +43,15 @@ SUMMIT_STATUSES = {"planned", "held", "cancelled"}
 
 # --------------------------------------------------------------------------- schema helpers
 
+
+def safe_lower(text: str) -> str:
+    """Lower-cased text of the same length, so offsets in one are offsets in the other (a
+    character whose lower case is longer, such as 'İ', is kept as it is)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
 def _type_name(t: Any) -> str:
     return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(t, str(t))
 
@@ -80,7 +89,6 @@ def _scan_automaton(cue_ac: Any, actor_ac: Any) -> Any:
     is (its cue value or None, the actor values whose surface lower-cases to it). An actor surface
     matches where the lower-cased text holds its lower-cased form and the text itself holds the
     surface (tested in find_cues), so one scan finds what the two automata find."""
-    from .document import safe_lower  # document imports this module: import when loading
 
     keys: dict[str, list] = {term: [value, []] for term, value in cue_ac.items()}
     for surface, value in actor_ac.items():

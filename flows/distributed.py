@@ -22,10 +22,9 @@ Command line (each its own Prefect client; without PREFECT_API_URL an ephemeral 
 
 from __future__ import annotations
 
-import flows.prefect_env  # noqa: F401  (must precede the prefect import)
+import flows.runtime.prefect_env  # noqa: F401  (must precede the prefect import)
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -79,19 +78,6 @@ def shard_db(db: str, shard: str) -> str:
     return f"{db}.shard-{i}-of-{n}"
 
 
-@contextlib.contextmanager
-def _env(name: str, value: str):
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
 # -- flows ---------------------------------------------------------------------------------------
 
 @flow(name="ingest-shard", log_prints=False, validate_parameters=False)
@@ -115,11 +101,11 @@ def ingest_shard(
     with tempfile.TemporaryDirectory(prefix="defwatch-shard-") as tmp:
         path = Path(tmp) / "feeds.toml"
         path.write_text(subset, encoding="utf-8")
-        # DEFWATCH_SHARD tells the warehouse that this run sees only its share of the registry
+        # The shard setting tells the run that it sees only its share of the registry
         # (store.sync_feeds then disables only this shard's feeds that left the file).
-        with _env(backend.SHARD_ENV, shard):
-            summary = ingest_flow(db=shard_db(db, shard), feeds_file=str(path), base_url=base_url, force=force,
-                                  settings_overrides=settings_overrides, lock_wait_s=lock_wait_s)
+        summary = ingest_flow(db=shard_db(db, shard), feeds_file=str(path), base_url=base_url, force=force,
+                              settings_overrides={**(settings_overrides or {}), "shard": shard},
+                              lock_wait_s=lock_wait_s)
     return dict(summary, shard=shard)
 
 
@@ -159,7 +145,7 @@ def fanout_flow(
         raise RuntimeError(f"shards failed: {', '.join(failed)}; the others committed their work")
     log.info("all %d shards completed", shards)
     if deliver:
-        report = deliver_alerts(db)
+        report = deliver_after_fanout(db)
         log.info("alerts after the fan-out: %d delivered, %d failed", report.sent, report.failed)
     return out
 
@@ -179,17 +165,18 @@ def _wait_all(ids: list, timeout_s: float, poll_s: float = 2.0) -> list:
             time.sleep(poll_s)
 
 
-def deliver_alerts(db: str):
+def deliver_after_fanout(db: str):
     """Deliver the shared outbox once, from the coordinator (with the ingest hook that keeps shard
     runs from delivering, this is the only place that sends)."""
     from datetime import datetime, timezone
 
-    from flows import alerting
+    from flows.alerts import delivery, routing
+    from flows.alerts.notify import notify_urls
     from flows.settings import load_settings
 
     settings = load_settings(db=db)
-    chans = alerting.Channels.build(settings.alerts, os.environ.get("DEFWATCH_NOTIFY", "").split())
-    return alerting.deliver(Path(db), chans, settings.alerts, datetime.now(timezone.utc), get_run_logger())
+    chans = routing.Channels.build(settings.alerts, notify_urls())
+    return delivery.deliver(Path(db), chans, settings.alerts, datetime.now(timezone.utc), get_run_logger())
 
 
 def deploy(pool: str = DEFAULT_POOL, name: str = "defwatch-shard") -> None:
@@ -234,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.cmd == "worker":
         overrides = json.loads(a.overrides) if a.overrides else None
-        with flows.prefect_env.quiet_heartbeats():
+        with flows.runtime.prefect_env.quiet_heartbeats():
             summary = ingest_shard(shard=a.shard, db=a.db, feeds_file=a.feeds, base_url=a.base_url,
                                    force=a.force, settings_overrides=overrides, lock_wait_s=a.wait)
         print(json.dumps(summary, default=str))

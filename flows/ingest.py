@@ -1,7 +1,7 @@
 """The ``ingest`` Prefect flow: feeds -> pages -> clean text -> events -> DuckDB, in batches.
 
 Tasks work on whole batches: one task polls every due feed; pages are then fetched and cleaned
-as one stream (``flows.stream``: the network and the cleaning processes never wait for a batch
+as one stream (``flows.pages.stream``: the network and the cleaning processes never wait for a batch
 boundary), and one task per batch of articles stores it, with its events and alerts, in one
 transaction. A Prefect task run costs 5-70 ms here, more than cleaning an article, so one task
 per article would cost more than the work itself. The run keeps one database connection
@@ -10,10 +10,9 @@ per article would cost more than the work itself. The run keeps one database con
 
 from __future__ import annotations
 
-import flows.prefect_env  # noqa: F401  (must precede the prefect import)
+import flows.runtime.prefect_env  # noqa: F401  (must precede the prefect import)
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 import uuid
@@ -25,19 +24,22 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows import pipeline, progress
-from flows.clean import CleanerPool
-from flows.stream import Page, PageStream
-from flows.feedstate import is_due
-from flows.registry import FeedDef, load_feeds
-from flows.runlock import run_lock
+from flows import pipeline
+from flows.runtime import progress
+from flows.pages.clean import CleanerPool
+from flows.pages.planned import PlannedArticle
+from flows.pages.stream import Page, PageStream
+from flows.sources.feedstate import is_due
+from flows.sources.registry import FeedDef, load_feeds
+from flows.runtime.runlock import run_lock
 from flows.settings import Settings, load_settings
 from extractors import RULESET_VERSION
-from flows import alerting
+from flows.alerts import delivery, routing
+from flows.alerts.notify import notify_urls
 from warehouse import alerts as walerts
 from warehouse import eventlog, store
-from flows.clean import CleanResult, content_fingerprint, event_rows, published_pubdate
-from flows.faults import checkpoint
+from flows.pages.clean import CleanResult, content_fingerprint, event_rows, published_pubdate
+from flows.runtime.faults import checkpoint
 from warehouse.db import DatabaseBusyError, HeldWriter, transaction
 
 _writer: HeldWriter | None = None  # the flow run's database connection, shared by its tasks
@@ -99,7 +101,7 @@ def store_batch_task(db: str, pages: list[Page], run_id: str, alert_settings=Non
             applied = eventlog.apply_extractions(con, extractions, RULESET_VERSION, now, cause="ingest")
             if chans is not None:
                 # The outbox: alerts commit with the event changes that caused them, or not at all.
-                new_alerts, deliveries = alerting.alerts_for_changes(
+                new_alerts, deliveries = routing.alerts_for_changes(
                     applied.changes, alert_settings, chans, run_id, now, mark_seen)
                 counts["alerts_new"] = walerts.insert_alerts(con, new_alerts, deliveries)
             counts["articles_new"] = added
@@ -139,24 +141,24 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
     that (~80 ms of CPU between client and server; the tail of a 304-only run)."""
     now = _now()
     with _run_writer(db) as writer, writer.connection() as con, transaction(con):
-        new_alerts, deliveries = alerting.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
+        new_alerts, deliveries = routing.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
         n = walerts.insert_alerts(con, new_alerts, deliveries)
         store.add_run_counts(con, run_id, {"alerts_new": n})
         return walerts.count_due(con, now)
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
-def deliver_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
-    return deliver_alerts(db, alert_settings, chans, run_id)
+def deliver_due_alerts_task(db: str, alert_settings, chans, run_id: str) -> dict:
+    return deliver_due_alerts(db, alert_settings, chans, run_id)
 
 
-def deliver_alerts(db: str, alert_settings, chans, run_id: str) -> dict:
+def deliver_due_alerts(db: str, alert_settings, chans, run_id: str) -> dict:
     """Send the due alerts (the outbox) and count the results on the run. Called as a plain
     function while pages stream in (a task run costs ~75 ms of CPU, client and server), and as
     the deliver-alerts task at the end of the run."""
     log = get_run_logger()
     with _run_writer(db) as writer:
-        report = alerting.deliver(Path(db), chans, alert_settings, _now(), log, writer)
+        report = delivery.deliver(Path(db), chans, alert_settings, _now(), log, writer)
         with writer.connection() as con:
             store.add_run_counts(con, run_id, {"alerts_sent": report.sent, "alerts_failed": report.failed})
     if report.sent or report.failed:
@@ -197,10 +199,9 @@ def ingest_flow(
     db_path = Path(db)
     from prefect.runtime import flow_run
 
-    # --notify URLs come through the environment, never as flow parameters: Prefect stores
-    # parameters (and shows them in its UI), and apprise URLs often carry tokens.
-    notify = os.environ.get("DEFWATCH_NOTIFY", "").split()
-    chans = alerting.Channels.build(settings.alerts, notify)
+    # --notify URLs are handed over in memory (flows.alerts.notify), never as flow parameters:
+    # Prefect stores parameters (and shows them in its UI), and apprise URLs often carry tokens.
+    chans = routing.Channels.build(settings.alerts, notify_urls())
     run_id = uuid.uuid4().hex[:12]
     with run_lock(db_path, wait_s=lock_wait_s):
         return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen)
@@ -208,7 +209,7 @@ def ingest_flow(
 
 def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
             flow_run_id: str | None, force: bool, base_url: str | None = None,
-            chans: alerting.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
+            chans: routing.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
     global _writer
     with HeldWriter(db) as writer:
         _writer = writer
@@ -221,15 +222,15 @@ def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str
 
 def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
                  flow_run_id: str | None, force: bool, base_url: str | None,
-                 chans: alerting.Channels | None, mark_seen: bool) -> dict[str, Any]:
+                 chans: routing.Channels | None, mark_seen: bool) -> dict[str, Any]:
     now = _now()
     with writer.connection() as con, transaction(con):
         # A run that was killed left its row 'running'; the run lock proves it is not running now.
-        if not os.environ.get("DEFWATCH_SHARD"):  # other shards' runs may be running right now
-            con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
-        store.sync_feeds(con, [f.as_row() for f in feeds], now)
+        if settings.shard is None:  # other shards' runs may be running right now
+            store.abandon_running_runs(con)
+        store.sync_feeds(con, [f.as_row() for f in feeds], now, settings.shard)
         states = store.load_feed_states(con)
-        first_run = con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0] == 0
+        first_run = not store.has_completed_run(con)
         store.start_run(con, run_id, flow_run_id, now)
     mark_seen = mark_seen or (settings.alerts.mark_backfill_seen and first_run)
     if mark_seen:
@@ -275,8 +276,8 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
             due_deliveries = watch_summits(str(db), settings.alerts, chans, run_id)
             checkpoint("before-delivery")
             # ingest-fanout delivers once, after all shards; a run with nothing due skips the task.
-            if due_deliveries and not os.environ.get("DEFWATCH_SHARD"):
-                deliver_alerts_task(str(db), settings.alerts, chans, run_id)
+            if due_deliveries and settings.shard is None:
+                deliver_due_alerts_task(str(db), settings.alerts, chans, run_id)
             checkpoint("after-delivery")
     except BaseException as exc:
         status, message = "failed", f"{type(exc).__name__}: {exc}"
@@ -291,9 +292,9 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
     return summary
 
 
-def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, run_id: str,
-                    chans: alerting.Channels | None, mark_seen: bool) -> None:
-    """Fetch and clean the new articles as one stream (flows.stream) and store them batch by batch,
+def _store_articles(db: str, new: list[PlannedArticle], settings: Settings, run_id: str,
+                    chans: routing.Channels | None, mark_seen: bool) -> None:
+    """Fetch and clean the new articles as one stream (flows.pages.stream) and store them batch by batch,
     each batch in one transaction, while the following pages are fetched and cleaned."""
     for stage in ("pages", "clean", "store"):
         progress.start(stage, len(new))
@@ -302,7 +303,7 @@ def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, 
     # Alerts committed by a stored batch go out while the flow would otherwise wait for pages,
     # not all at the end of the run: users hear of a new pact sooner, and delivery (1.3-1.7 s for
     # 1,700 alerts) no longer lengthens the run. The end of the run delivers whatever is left.
-    deliver_early = chans is not None and not mark_seen and not os.environ.get("DEFWATCH_SHARD")
+    deliver_early = chans is not None and not mark_seen and settings.shard is None
     undelivered = 0
     with CleanerPool(workers) as pool, PageStream(new, settings.fetch, pool, settings.batch_size) as stream:
         mark = time.monotonic()
@@ -316,7 +317,7 @@ def _store_articles(db: str, new: list[pipeline.Candidate], settings: Settings, 
             undelivered += counts.get("alerts_new", 0) if deliver_early else 0
             stored = time.monotonic()
             if undelivered and not stream.next_batch_ready():
-                deliver_alerts(db, settings.alerts, chans, run_id)
+                deliver_due_alerts(db, settings.alerts, chans, run_id)
                 undelivered = 0
             waiting, storing = waiting + (got - mark), storing + (stored - got)
             delivering, mark = delivering + (time.monotonic() - stored), time.monotonic()

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flows import progress
-from flows.clean import CleanResult, choose_published, content_fingerprint, published_precision
-from flows.feedstate import next_state
-from flows.fetch import FetchRequest, FetchResult, run_fetches
-from flows.parse import Entry, ParsedFeed, parse_feed
-from flows.registry import FeedDef
+from flows.runtime import progress
+from flows.pages.planned import PlannedArticle
+from flows.pages.clean import CleanResult, choose_published, content_fingerprint, published_precision
+from flows.sources.feedstate import next_state
+from flows.sources.fetch import FetchRequest, FetchResult, run_fetches
+from flows.sources.parse import ParsedFeed, parse_feed
+from flows.sources.registry import FeedDef
 from flows.settings import Settings
-from flows.urls import article_id, canonical_url, same_origin
+from flows.sources.urls import article_id, canonical_url, same_origin
 
 
 @dataclass
@@ -34,17 +35,6 @@ class FeedPoll:
         if self.state["last_outcome"] == "error":
             return self.state["last_error_kind"], self.state["last_error"]
         return None
-
-
-@dataclass
-class Candidate:
-    article_id: str
-    url: str            # canonical
-    original_url: str
-    feed_name: str
-    trusted: bool
-    entry: Entry
-    also_in: list[str] = field(default_factory=list)  # other feeds listing the same article this run
 
 
 def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Settings, now: datetime,
@@ -83,9 +73,9 @@ def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Sett
 DEMO_ORIGIN = "http://samples.defwatch.invalid"
 
 
-def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> list[Candidate]:
+def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> list[PlannedArticle]:
     """One candidate per canonical URL, in feed order; later feeds listing it are noted in also_in."""
-    out: dict[str, Candidate] = {}
+    out: dict[str, PlannedArticle] = {}
     base = base_url.rstrip("/") if base_url else None
     for poll in polls:
         if poll.parsed is None:
@@ -102,20 +92,20 @@ def plan_articles(polls: Sequence[FeedPoll], base_url: str | None = None) -> lis
                 continue
             # Trust covers the feed's own scheme, host and port: other links are guarded like any.
             own_origin = same_origin(entry.link, poll.feed.url)
-            out[aid] = Candidate(article_id=aid, url=canon, original_url=entry.link,
+            out[aid] = PlannedArticle(article_id=aid, url=canon, original_url=entry.link,
                                  feed_name=poll.feed.name, trusted=poll.feed.trusted and own_origin, entry=entry)
     return interleave_hosts(list(out.values()))
 
 
-def interleave_hosts(cands: list[Candidate]) -> list[Candidate]:
+def interleave_hosts(cands: list[PlannedArticle]) -> list[PlannedArticle]:
     """Round-robin over sites: a batch then spreads over many hosts instead of queueing on one
     host's per-host limit (measured 3x faster page fetching in benchmarks/fetch_order.py)."""
     from collections import OrderedDict
 
-    queues: OrderedDict[str, list[Candidate]] = OrderedDict()
+    queues: OrderedDict[str, list[PlannedArticle]] = OrderedDict()
     for c in cands:
         queues.setdefault((urlsplit(c.original_url).hostname or "").lower(), []).append(c)
-    out: list[Candidate] = []
+    out: list[PlannedArticle] = []
     while queues:
         for host in list(queues):
             out.append(queues[host].pop(0))
@@ -124,7 +114,7 @@ def interleave_hosts(cands: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def fetch_pages(cands: Sequence[Candidate], settings: Settings) -> tuple[list[FetchResult], int]:
+def fetch_pages(cands: Sequence[PlannedArticle], settings: Settings) -> tuple[list[FetchResult], int]:
     reqs = [FetchRequest(url=c.original_url, key=c.article_id, trusted=c.trusted) for c in cands]
     return run_fetches(settings.fetch, reqs, on_done=lambda _: progress.advance("pages"))
 
@@ -132,7 +122,7 @@ def fetch_pages(cands: Sequence[Candidate], settings: Settings) -> tuple[list[Fe
 MIN_FEED_CONTENT_CHARS = 80  # shorter content:encoded is a teaser: the summary is as good
 
 
-def choose_text(cand: Candidate, res: FetchResult, clean: CleanResult | None) -> tuple[str | None, str | None]:
+def choose_text(cand: PlannedArticle, res: FetchResult, clean: CleanResult | None) -> tuple[str | None, str | None]:
     """(text, text_source): the page's text, else the feed's full content, else its summary."""
     if res.ok and clean is not None and clean.error_kind is None and clean.text:
         return clean.text, "page"
@@ -144,7 +134,7 @@ def choose_text(cand: Candidate, res: FetchResult, clean: CleanResult | None) ->
 
 
 def build_rows(
-    cands: Sequence[Candidate],
+    cands: Sequence[PlannedArticle],
     fetched: Sequence[FetchResult],
     cleaned: Sequence[CleanResult | None],
     first_copy: dict[str, str],
@@ -206,7 +196,7 @@ def build_rows(
     return rows, errors, counts
 
 
-def _err(run_id: str, subject: str, kind: str, message: str, now: datetime) -> dict:
+def _err(run_id: str, subject: str, kind: str, message: str | None, now: datetime) -> dict:
     return {"run_id": run_id, "scope": "article", "subject": subject, "kind": kind,
             "message": message, "occurred_at": now}
 

@@ -3,39 +3,27 @@ changed, and reconcile mentions and events without duplicates (``warehouse.event
 
 from __future__ import annotations
 
-import flows.prefect_env  # noqa: F401  (must precede the prefect import)
+import flows.runtime.prefect_env  # noqa: F401  (must precede the prefect import)
 
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from extractors import RULESET_VERSION
-from flows import progress
+from flows.runtime import progress
 from flows.ingest import extract_rows
-from flows.runlock import run_lock
-from warehouse import eventlog
+from flows.runtime.runlock import run_lock
+from warehouse import eventlog, store
 from warehouse.db import transaction, write_connection
-
-_PENDING_SQL = """
-    SELECT a.article_id FROM articles a LEFT JOIN article_extractions x USING (article_id)
-    WHERE a.text IS NOT NULL AND (? OR x.ruleset_version IS DISTINCT FROM ?)
-    ORDER BY a.published NULLS LAST, a.article_id
-"""
-
 
 @task(name="reextract-batch", cache_policy=NO_CACHE)
 def reextract_batch(db: str, article_ids: list[str], ruleset_version: str) -> dict[str, int]:
     now = datetime.now(timezone.utc)
     with write_connection(db) as con:
-        con.register("_ids", pa.table({"article_id": article_ids}))
-        cols = ("article_id", "published", "published_precision", "text")
-        cur = con.execute(f"SELECT {', '.join(cols)} FROM articles JOIN _ids USING (article_id)")
-        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-        con.unregister("_ids")
+        rows = store.article_texts(con, article_ids)
         extractions = extract_rows(rows)
         with transaction(con):
             res = eventlog.apply_extractions(con, extractions, ruleset_version, now, cause="reextract")
@@ -52,10 +40,10 @@ def reextract_flow(db: str = "defwatch.duckdb", all_articles: bool = False, batc
     log = get_run_logger()
     with run_lock(Path(db), wait_s=lock_wait_s):
         with write_connection(db) as con:
-            pending = [r[0] for r in con.execute(_PENDING_SQL, [all_articles, RULESET_VERSION]).fetchall()]
+            pending = store.articles_to_reextract(con, all_articles, RULESET_VERSION)
         log.info("rule set %s: %d articles to re-read", RULESET_VERSION, len(pending))
         progress.start("reextract", len(pending))
-        totals = {"articles": 0, "events_created": 0, "mentions_added": 0, "mentions_retracted": 0, "changes": 0}
+        totals: dict[str, Any] = {"articles": 0, "events_created": 0, "mentions_added": 0, "mentions_retracted": 0, "changes": 0}
         for i in range(0, len(pending), batch_size):
             part = reextract_batch(db, pending[i:i + batch_size], RULESET_VERSION)
             for k, v in part.items():

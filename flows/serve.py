@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -21,17 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from flows.errors import ConfigError, DefwatchError
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_interval(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
-    if not m or int(m.group(1)) == 0:
-        raise ConfigError(f"--every {text!r}: use a number with a unit, such as 90s, 15m, 1h or 1d.")
-    return int(m.group(1)) * _UNITS[m.group(2) or "s"]
-
+from flows.errors import DefwatchError
 
 def _free_port(preferred: int) -> int:
     for port in ((preferred, 0) if preferred else (0,)):
@@ -96,7 +85,7 @@ def prefect_server(port: int, console=None, database: Path | None = None) -> Ite
 
 def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str | None, port: int,
                  console=None, base_url: str | None = None, force: bool = False) -> None:
-    from flows.registry import load_feeds
+    from flows.sources.registry import load_feeds
 
     load_feeds(feeds_file, base_url=base_url)  # fail on a bad registry before starting anything
 
@@ -106,7 +95,7 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
     signal.signal(signal.SIGTERM, _stop)
     with prefect_server(port, console, database=Path(str(db.resolve()) + ".prefect-server.db")) as api:
         os.environ["PREFECT_API_URL"] = api
-        import flows.prefect_env  # noqa: F401
+        import flows.runtime.prefect_env  # noqa: F401
 
         from flows.ingest import ingest_flow
 

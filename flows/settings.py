@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     alerts: AlertSettings = AlertSettings()
+    # Set by the ingest-shard flow for its run (or DEFWATCH_SHARD): the run sees only its share
+    # of the registry, so it may disable only its own shard's feeds and leaves delivery and other
+    # shards' runs to the coordinator.
+    shard: str | None = Field(None, pattern=r"^\s*\d+\s*/\s*\d+\s*$", description="i/N: this run ingests one shard of the registry")
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import flows.prefect_env  # noqa: F401  (offline Prefect defaults, before any prefect import)
+import flows.runtime.prefect_env  # noqa: F401  (offline Prefect defaults, before any prefect import)
 from tests.support import httpserver
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,1 @@
+"""The event log: the only code that speaks SQL (DuckDB file, or DuckLake for scale-out)."""

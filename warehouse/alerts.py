@@ -93,7 +93,7 @@ def mark_sent(con: duckdb.DuckDBPyConnection, alert_id_: str, channel_key: str, 
 
 
 def mark_sent_many(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]], now: datetime) -> None:
-    """Mark several deliveries sent in one statement (for local channels, see flows.alerting)."""
+    """Mark several deliveries sent in one statement (for local channels, see flows.alerts.delivery)."""
     if not pairs:
         return
     con.register("_sent", pa.table({"alert_id": [p[0] for p in pairs], "channel_key": [p[1] for p in pairs]}))

@@ -303,7 +303,9 @@ def _strip_comments(sql: str) -> str:
 
 
 def _split_top(body: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    cur: list[str] = []
     for ch in body:
         if ch == "(":
             depth += 1
@@ -323,7 +325,8 @@ _CREATE_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\
 
 def _table_def(body: str) -> tuple[list[str], list[tuple[str, ...]]]:
     """Column definitions without key constraints, and the keys (primary key first)."""
-    columns, keys = [], []
+    columns: list[str] = []
+    keys: list[tuple[str, ...]] = []
     for item in _split_top(body):
         m = re.fullmatch(r"PRIMARY\s+KEY\s*\(([^)]*)\)", item, re.I)
         if m:

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.identity import EventState, Mention, choose_event, date_range, fold, make_event_id, parties_key
+from warehouse.identity import EventState, StoredMention, choose_event, date_range, fold, make_event_id, parties_key
 from warehouse.store import bulk_insert, schema_of
 
 MENTION_COLUMNS = (
@@ -80,8 +80,8 @@ def _with_table(con, name: str, columns: dict[str, list], sql: str) -> list[dict
         con.unregister(name)
 
 
-def _mention_from_row(r: dict, event_type: str, parties: list[str]) -> Mention:
-    return Mention(
+def _mention_from_row(r: dict, event_type: str, parties: list[str]) -> StoredMention:
+    return StoredMention(
         event_id=r["event_id"], article_id=r["article_id"], type=event_type, parties=parties,
         status=r["status"], date=r["date"], date_text=r["date_text"], location=r["location"],
         evidence=r["evidence"], evidence_start=r["evidence_start"], evidence_end=r["evidence_end"],
@@ -111,11 +111,11 @@ def apply_extractions(
         old_by_article[r["article_id"]][(r["type"], parties_key(r["parties"]))] = r["event_id"]
 
     # 2. New mentions, deduplicated per (article, type, parties, date).
-    fresh: list[Mention] = []
+    fresh: list[StoredMention] = []
     for x in sorted(extractions, key=lambda x: (x.published is None, x.published or now, x.article_id)):
         seen = set()
         for ev in x.events:
-            m = Mention(
+            m = StoredMention(
                 event_id=None, article_id=x.article_id, type=ev["type"], parties=sorted(set(ev["parties"])),
                 status=ev.get("status"), date=ev.get("date"), date_text=ev.get("date_text"),
                 location=ev.get("location"), evidence=ev["evidence"], evidence_start=ev.get("evidence_start"),
@@ -165,7 +165,7 @@ def apply_extractions(
         m.event_id = chosen
 
     # 5. Reconcile mentions: keep, add, retract, per (event, article).
-    new_pairs = {}
+    new_pairs: dict[tuple[Any, str], Any] = {}
     for m in fresh:
         pair = (m.event_id, m.article_id)
         prev = new_pairs.get(pair)
@@ -173,7 +173,7 @@ def apply_extractions(
             new_pairs[pair] = m
     old_pairs = {(r["event_id"], r["article_id"]): r for r in old}
     retract = [p for p in old_pairs if p not in new_pairs]
-    touched = {p[0] for p in new_pairs} | {p[0] for p in retract}
+    touched: set[str] = {p[0] for p in new_pairs} | {p[0] for p in retract}
 
     all_pairs_rows = _with_table(
         con, "_pairs", {"event_id": [p[0] for p in new_pairs], "article_id": [p[1] for p in new_pairs]},
@@ -252,7 +252,7 @@ def apply_extractions(
     return result
 
 
-def _mention_row(m: Mention) -> dict:
+def _mention_row(m: StoredMention) -> dict:
     return {
         "event_id": m.event_id, "article_id": m.article_id, "evidence": m.evidence,
         "evidence_start": m.evidence_start, "evidence_end": m.evidence_end, "status": m.status, "date": m.date,
@@ -262,7 +262,7 @@ def _mention_row(m: Mention) -> dict:
     }
 
 
-def _update_mentions(con, mentions: Sequence[Mention]) -> None:
+def _update_mentions(con, mentions: Sequence[StoredMention]) -> None:
     """A mention found again (by new rules): refresh what the article says, un-retract it."""
     rows = [_mention_row(m) for m in mentions]
     cols = [c for c in MENTION_COLUMNS if c not in ("extracted_at",)]
@@ -295,7 +295,7 @@ def _event_row(base: dict, state: EventState, now: datetime, is_new: bool) -> di
 def _diff(old: dict | None, new: dict, is_new: bool) -> list[tuple[str, str | None, str | None]]:
     if is_new or old is None:
         return [("created", None, new["status"])]
-    out = []
+    out: list[tuple[str, str | None, str | None]] = []
     if (old["retracted_at"] is None) != (new["retracted_at"] is None):
         out.append(("retracted", None, None) if new["retracted_at"] else ("restored", None, None))
     for field_ in ("status", "date", "location"):

@@ -28,15 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from extractors.identity import WINDOW_DAYS, contains, date_distance, date_range, dates_compatible, parties_key, window_days
+from warehouse.statuses import STATUS_RANK
 
 __all__ = ["WINDOW_DAYS", "STATUS_RANK", "PRECISION", "parties_key", "precision", "date_range", "date_distance",
-           "contains", "compatible", "match_score", "make_event_id", "Mention", "EventState", "fold", "choose_event"]
+           "contains", "compatible", "match_score", "make_event_id", "StoredMention", "EventState", "fold", "choose_event"]
 
-STATUS_RANK = {
-    "partnership": {None: 0, "planned": 1, "negotiating": 2, "signed": 3, "extended": 4, "suspended": 5,
-                    "cancelled": 5},
-    "summit": {None: 0, "planned": 1, "held": 2, "cancelled": 2},
-}
 PRECISION = {4: "year", 7: "month", 10: "day"}
 
 
@@ -71,7 +67,7 @@ def make_event_id(event_type: str, key: str, anchor_date: str | None, taken: set
 
 
 @dataclass
-class Mention:
+class StoredMention:
     event_id: str | None
     article_id: str
     type: str
@@ -116,9 +112,9 @@ class EventState:
 _PRECISION_RANK = {None: 0, "year": 1, "month": 2, "day": 3}
 
 
-def fold(event_type: str, mentions: Sequence[Mention]) -> EventState:
+def fold(event_type: str, mentions: Sequence[StoredMention]) -> EventState:
     """The event's state from all its active mentions (order-independent, deterministic)."""
-    ms = sorted(mentions, key=Mention.order)
+    ms = sorted(mentions, key=StoredMention.order)
     ranks = STATUS_RANK.get(event_type, {})
     status = None
     for m in ms:  # the most advanced status; among equals the first reported
@@ -144,7 +140,7 @@ def fold(event_type: str, mentions: Sequence[Mention]) -> EventState:
     )
 
 
-def choose_event(mention: Mention, candidates: Sequence[dict], prefer: str | None = None) -> str | None:
+def choose_event(mention: StoredMention, candidates: Sequence[dict], prefer: str | None = None) -> str | None:
     """The event_id a mention joins among events of its key (dicts with event_id, date), or None."""
     scored = []
     for ev in candidates:

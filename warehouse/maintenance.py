@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import db as dbmod
-from warehouse.db import UnusableDatabaseError, WarehouseError
+from warehouse.db import WarehouseError
 
 MANIFEST = "defwatch-backup.json"
 
@@ -102,7 +102,7 @@ def check(path: Path, wait: float = dbmod.LOCK_WAIT_SECONDS) -> CheckReport:
         for table in tables:
             try:
                 # hash() of the whole row makes DuckDB read every column's blocks, not only counts.
-                rows, _ = con.execute(f'SELECT count(*), bit_xor(hash(t)) FROM "{table}" AS t').fetchone()
+                rows, _ = con.execute(f'SELECT count(*), bit_xor(hash(t)) FROM "{table}" AS t').fetchone() or (0, 0)
                 report.tables[table] = rows
             except duckdb.Error as exc:
                 report.damaged = True
@@ -149,7 +149,7 @@ def _check_orphans(con: duckdb.DuckDBPyConnection, report: CheckReport) -> None:
         if not all(t in report.tables for t in needs):
             continue  # missing or unreadable: already a finding
         try:
-            (count,) = con.execute(sql).fetchone()
+            (count,) = con.execute(sql).fetchone() or (0,)
         except duckdb.Error as exc:
             report.findings.append(f"{report.path}: could not count {what}: {_first_line(exc)}")
             continue

@@ -115,7 +115,7 @@ def _lake_bulk_insert(con, table: str, rows, columns, on_conflict: str | None, c
         staged = f"(SELECT {casts} FROM {view} QUALIFY {dedup})"
         cols = ", ".join(f'"{c}"' for c in columns)
         before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        action = on_conflict.strip()
+        action = (on_conflict or "").strip()  # keys are only looked up when on_conflict is given
         if action.upper().startswith("DO UPDATE SET"):
             sets = re.sub(r"\bexcluded\.", "_s.", action[len("DO UPDATE SET"):], flags=re.I)
             target = tuple(c.strip() for c in conflict_target.strip().strip("()").split(",") if c.strip()) or keys[0]
@@ -151,20 +151,21 @@ def _plain_lake_insert(con, table: str, rows, columns) -> int:
 
 # -- feeds ---------------------------------------------------------------------------------------
 
-def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Iterable[dict[str, Any]], now: datetime) -> None:
-    """Make the feeds table mirror the registry file (feeds removed from the file stay, disabled)."""
+def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Iterable[dict[str, Any]], now: datetime,
+               shard: str | None = None) -> None:
+    """Make the feeds table mirror the registry file (feeds removed from the file stay, disabled).
+    ``shard`` ("i/N"): the file is that shard's share of the registry."""
     rows = [dict(f, updated_at=now) for f in feeds]
     names = [r["name"] for r in rows]
-    shard = backend.current_shard()
     if shard is None:
         con.execute(
             "UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE NOT list_contains(?, name)",
             [now, names],
         )
     else:
-        # A shard worker (DEFWATCH_SHARD=i/N) sees only its share of the registry: it may only
-        # disable the feeds of its own shard that left the file.
-        i, n = shard
+        # A shard worker sees only its share of the registry: it may only disable the feeds of
+        # its own shard that left the file.
+        i, n = backend.parse_shard(shard)
         gone = [name for (name,) in con.execute("SELECT name FROM feeds").fetchall()
                 if name not in set(names) and backend.shard_of(name, n) == i]
         if gone:
@@ -221,7 +222,39 @@ def record_sightings(con: duckdb.DuckDBPyConnection, sightings: Sequence[dict[st
     bulk_insert(con, "article_feeds", sightings, ("article_id", "feed_name", "first_seen"))
 
 
+def articles_to_reextract(con: duckdb.DuckDBPyConnection, every_article: bool, ruleset_version: str) -> list[str]:
+    """Ids of the articles with text whose stored extraction came from another rule-set version
+    (every article with text when ``every_article``), oldest first."""
+    return [r[0] for r in con.execute("""
+        SELECT a.article_id FROM articles a LEFT JOIN article_extractions x USING (article_id)
+        WHERE a.text IS NOT NULL AND (? OR x.ruleset_version IS DISTINCT FROM ?)
+        ORDER BY a.published NULLS LAST, a.article_id""", [every_article, ruleset_version]).fetchall()]
+
+
+ARTICLE_TEXT_COLUMNS = ("article_id", "published", "published_precision", "text")
+
+
+def article_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored text of these articles, with what dates it (``ARTICLE_TEXT_COLUMNS``)."""
+    con.register("_ids", pa.table({"article_id": list(article_ids)}))
+    try:
+        cur = con.execute(f"SELECT {', '.join(ARTICLE_TEXT_COLUMNS)} FROM articles JOIN _ids USING (article_id)")
+        return [dict(zip(ARTICLE_TEXT_COLUMNS, r)) for r in cur.fetchall()]
+    finally:
+        con.unregister("_ids")
+
+
 # -- runs ----------------------------------------------------------------------------------------
+
+def abandon_running_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark every run still 'running' as abandoned: call it only when the run lock proves that none is."""
+    con.execute("UPDATE runs SET status = 'abandoned' WHERE status = 'running'")
+
+
+def has_completed_run(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any run ever completed (the first run is a backfill)."""
+    return con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0] > 0
+
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: str | None, now: datetime) -> None:
     con.execute(

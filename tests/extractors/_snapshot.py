@@ -12,7 +12,7 @@ Input groups (fixed and deterministic):
 - ``tests``: every string literal of the extractor tests (``TEST_FILES`` in tests/extractors) that
   looks like a text, with 2025-06-10, no date, and every ISO date written in the same test;
 - ``samples_gold``: the texts of ``samples/expected-events.jsonl`` with their publication dates;
-- ``samples_html``: ``samples/articles/*.html`` cleaned by the project's cleaner (flows.clean);
+- ``samples_html``: ``samples/articles/*.html`` cleaned by the project's cleaner (flows.pages.clean);
 - ``samples_windows``: every sentence, every window of 3 consecutive sentences (joined by a
   space) and of 2 (joined by a newline, so headline and paragraph paths run) of the sample texts, with the
   document's date and without; and each sample text interleaved sentence by sentence with the
@@ -101,7 +101,7 @@ def _samples_gold() -> Iterator[Doc]:
 
 
 def _samples_html() -> Iterator[Doc]:
-    from flows.clean import clean_page
+    from flows.pages.clean import clean_page
 
     pubs = {d["id"]: d.get("published") for d in _gold(REPO / "samples" / "expected-events.jsonl")}
     for path in sorted((REPO / "samples" / "articles").glob("*.html")):

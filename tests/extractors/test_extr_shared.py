@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from extractors import extract
+from extractors.eval import predict
 from extractors.scoring import load_gold, score
 
 from ._helpers import SHARED, keys
@@ -40,7 +41,7 @@ def test_seed_article_yields_exactly_the_expected_events():
 
 def test_dev_gold_f1_floor():
     gold = load_gold(_need("dev-gold.jsonl"))
-    pred = {d["id"]: extract(d["text"], dt.date.fromisoformat(d["published"])) for d in gold}
+    pred = predict(gold)  # the gold-scoring loop's own predictions (extractors.eval)
     rep = score(gold, pred)
     assert rep.overall.f1 >= 0.90, rep.to_dict()
     for t, s in rep.by_type.items():

@@ -1,0 +1,1 @@
+"""Tests of flows/: the flows on top, each stage in its own folder."""

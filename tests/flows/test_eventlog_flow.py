@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import REPO
+from tests.support.db import query_rows
 
 LEADS = [
     "Norway and the European Union signed a security and defence partnership on Monday in Oslo.",
@@ -81,11 +82,6 @@ def registry(tmp_path: Path, server, names: list[str]) -> Path:
     return path
 
 
-def q(db: Path, sql: str):
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 @pytest.mark.usefixtures("prefect_harness")
 def test_twenty_outlets_make_one_event_with_twenty_reports(server, tmp_path, db_path):
     from flows.ingest import ingest_flow
@@ -100,24 +96,24 @@ def test_twenty_outlets_make_one_event_with_twenty_reports(server, tmp_path, db_
     summary = ingest_flow(db=str(db_path), feeds_file=str(feeds), force=True, settings_overrides={"workers": 1})
     assert summary["articles_new"] == 19 and summary["articles_known"] == 1
 
-    rows = q(db_path, "SELECT event_id, status, date, mention_count FROM events "
+    rows = query_rows(db_path, "SELECT event_id, status, date, mention_count FROM events "
                       "WHERE type = 'partnership' AND parties = ['European Union', 'Norway']")
     assert len(rows) == 1, rows
     event_id, status, date, mentions = rows[0]
     assert status == "signed" and date.startswith("2025-06") and mentions == 20
-    assert q(db_path, f"SELECT count(DISTINCT article_id) FROM event_mentions WHERE event_id = '{event_id}'") == [(20,)]
-    assert q(db_path, f"SELECT count(DISTINCT a.feed_name) FROM event_mentions m JOIN article_feeds a USING (article_id) "
+    assert query_rows(db_path, f"SELECT count(DISTINCT article_id) FROM event_mentions WHERE event_id = '{event_id}'") == [(20,)]
+    assert query_rows(db_path, f"SELECT count(DISTINCT a.feed_name) FROM event_mentions m JOIN article_feeds a USING (article_id) "
                       f"WHERE event_id = '{event_id}'") == [(5,)]
-    changes = q(db_path, f"SELECT change, old_value, new_value FROM event_history WHERE event_id = '{event_id}' "
+    changes = query_rows(db_path, f"SELECT change, old_value, new_value FROM event_history WHERE event_id = '{event_id}' "
                          "ORDER BY learned_at, change")
     assert changes[0] == ("created", None, "negotiating")
     assert ("status", "negotiating", "signed") in changes
 
     # Re-running ingest on the same articles changes nothing.
-    before = q(db_path, "SELECT * EXCLUDE (updated_at) FROM events ORDER BY event_id")
+    before = query_rows(db_path, "SELECT * EXCLUDE (updated_at) FROM events ORDER BY event_id")
     again = ingest_flow(db=str(db_path), feeds_file=str(feeds), force=True, settings_overrides={"workers": 1})
     assert again["articles_new"] == 0 and again["events_new"] == 0
-    assert q(db_path, "SELECT * EXCLUDE (updated_at) FROM events ORDER BY event_id") == before
+    assert query_rows(db_path, "SELECT * EXCLUDE (updated_at) FROM events ORDER BY event_id") == before
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -128,8 +124,8 @@ def test_reextract_reconciles_without_duplicates(server, tmp_path, db_path):
 
     feeds = registry(tmp_path, server, build_site(server, n_feeds=2, per_feed=3))
     ingest_flow(db=str(db_path), feeds_file=str(feeds), force=True, settings_overrides={"workers": 1})
-    events_before = q(db_path, "SELECT event_id, status, date, mention_count FROM events ORDER BY event_id")
-    mentions_before = q(db_path, "SELECT count(*) FROM event_mentions")
+    events_before = query_rows(db_path, "SELECT event_id, status, date, mention_count FROM events ORDER BY event_id")
+    mentions_before = query_rows(db_path, "SELECT count(*) FROM event_mentions")
 
     nothing = reextract_flow(db=str(db_path))
     assert nothing["articles"] == 0, "every article was already read by the current rules"
@@ -140,10 +136,10 @@ def test_reextract_reconciles_without_duplicates(server, tmp_path, db_path):
         con.execute("UPDATE event_mentions SET ruleset_version = 'rules-old'")
     totals = reextract_flow(db=str(db_path))
     assert totals["articles"] == 6 and totals["events_created"] == 0 and totals["mentions_retracted"] == 0
-    assert q(db_path, "SELECT event_id, status, date, mention_count FROM events ORDER BY event_id") == events_before
-    assert q(db_path, "SELECT count(*) FROM event_mentions") == mentions_before
-    assert q(db_path, "SELECT DISTINCT ruleset_version FROM event_mentions") == [(RULESET_VERSION,)]
-    assert q(db_path, "SELECT DISTINCT ruleset_version FROM article_extractions") == [(RULESET_VERSION,)]
+    assert query_rows(db_path, "SELECT event_id, status, date, mention_count FROM events ORDER BY event_id") == events_before
+    assert query_rows(db_path, "SELECT count(*) FROM event_mentions") == mentions_before
+    assert query_rows(db_path, "SELECT DISTINCT ruleset_version FROM event_mentions") == [(RULESET_VERSION,)]
+    assert query_rows(db_path, "SELECT DISTINCT ruleset_version FROM article_extractions") == [(RULESET_VERSION,)]
 
 
 def test_queries_from_another_process_work_while_ingest_writes(server, tmp_path):

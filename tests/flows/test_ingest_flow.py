@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
+
+from tests.support.db import query_rows
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -89,11 +90,6 @@ def run(db: Path, feeds: Path, **kw):
     return ingest_flow(db=str(db), feeds_file=str(feeds), force=True, settings_overrides=overrides, **kw)
 
 
-def q(db: Path, sql: str):
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def test_ingest_stores_clean_articles_and_records_every_failure(site, tmp_path, db_path):
     feeds = registry(tmp_path, site, ["wire", "pacific", "down", "homepage", "slow"])
     summary = run(db_path, feeds)
@@ -101,13 +97,13 @@ def test_ingest_stores_clean_articles_and_records_every_failure(site, tmp_path, 
     assert summary["status"] == "completed"
     assert summary["feeds_due"] == 5 and summary["feeds_ok"] == 2 and summary["feeds_failed"] == 3
     assert summary["articles_new"] == 5
-    arts = dict((r[0], r[1:]) for r in q(db_path, "SELECT url, text_source, duplicate_of IS NOT NULL, text FROM articles"))
+    arts = dict((r[0], r[1:]) for r in query_rows(db_path, "SELECT url, text_source, duplicate_of IS NOT NULL, text FROM articles"))
     norway = next(v for k, v in arts.items() if k.endswith("/a/eu-norway"))
     assert norway[0] == "page" and "security agreement" in norway[2]
     assert "cookies" not in norway[2] and "All rights reserved" not in norway[2] and "World" not in norway[2]
     # Tracking parameters and fragments do not make a second article.
     assert sum(1 for k in arts if "eu-norway" in k) == 1
-    assert q(db_path, "SELECT count(*) FROM article_feeds a JOIN articles USING (article_id) "
+    assert query_rows(db_path, "SELECT count(*) FROM article_feeds a JOIN articles USING (article_id) "
                       "WHERE url LIKE '%eu-norway'") == [(2,)]
     # The reprint is stored once, linked to the first copy, without a second copy of the text.
     copy = next(v for k, v in arts.items() if k.endswith("copy-of-japan-phil"))
@@ -120,16 +116,16 @@ def test_ingest_stores_clean_articles_and_records_every_failure(site, tmp_path, 
     assert app[0] == "feed_summary" and "Seoul" in app[2]
     assert summary["fallbacks"] == 2
 
-    errors = {(scope, subject, kind) for scope, subject, kind in q(db_path, "SELECT scope, subject, kind FROM run_errors")}
+    errors = {(scope, subject, kind) for scope, subject, kind in query_rows(db_path, "SELECT scope, subject, kind FROM run_errors")}
     assert ("feed", "down", "http_5xx") in errors
     assert ("feed", "homepage", "not_a_feed") in errors
     assert ("feed", "slow", "timeout") in errors
     assert any(s == "article" and k == "http_4xx" and subj.endswith("/a/gone") for s, subj, k in errors)
     assert any(s == "article" and k == "empty_page" and subj.endswith("/a/app") for s, subj, k in errors)
-    state = dict((r[0], r[1:]) for r in q(db_path, "SELECT feed_name, last_outcome, consecutive_failures, last_error, etag FROM feed_state"))
+    state = dict((r[0], r[1:]) for r in query_rows(db_path, "SELECT feed_name, last_outcome, consecutive_failures, last_error, etag FROM feed_state"))
     assert state["down"][:2] == ("error", 1) and "HTTP 500" in state["down"][2]
     assert state["wire"][:2] == ("ok", 0) and state["wire"][3] == '"w1"'
-    assert q(db_path, "SELECT status FROM runs") == [("completed",)]
+    assert query_rows(db_path, "SELECT status FROM runs") == [("completed",)]
 
 
 def test_rerun_adds_nothing_and_fetches_no_known_page(site, tmp_path, db_path):
@@ -145,7 +141,7 @@ def test_rerun_adds_nothing_and_fetches_no_known_page(site, tmp_path, db_path):
     assert second["feeds_not_modified"] == 1 and second["articles_known"] == 2
     assert site.hits("/feeds/wire")[-1].status == 304
     assert {p: len(site.hits(p)) for p in page_hits} == page_hits
-    assert q(db_path, "SELECT count(*), count(DISTINCT article_id) FROM articles") == [(5, 5)]
+    assert query_rows(db_path, "SELECT count(*), count(DISTINCT article_id) FROM articles") == [(5, 5)]
 
 
 def test_a_page_that_failed_without_fallback_is_retried_next_run(server, tmp_path, db_path):
@@ -160,7 +156,7 @@ def test_a_page_that_failed_without_fallback_is_retried_next_run(server, tmp_pat
     server.route("/a/flaky", body=article("Recovered", "Chile", "Peru"))
     second = run(db_path, feeds)
     assert second["articles_new"] == 1
-    assert q(db_path, "SELECT text_source FROM articles") == [("page",)]
+    assert query_rows(db_path, "SELECT text_source FROM articles") == [("page",)]
 
 
 def test_bad_registry_fails_before_touching_the_database(tmp_path, db_path):
@@ -190,7 +186,7 @@ def test_a_page_dated_only_to_the_month_keeps_that_precision(server, tmp_path, d
         "</item></channel></rss>").encode())
     summary = run(db_path, registry(tmp_path, server, ["undated"]))
     assert summary["articles_new"] == 1
-    assert q(db_path, "SELECT CAST(published AS DATE)::VARCHAR, published_source, published_precision FROM articles") == [
+    assert query_rows(db_path, "SELECT CAST(published AS DATE)::VARCHAR, published_source, published_precision FROM articles") == [
         ("2025-06-01", "page", "month")]
-    assert q(db_path, "SELECT type, parties, status, date FROM events") == [
+    assert query_rows(db_path, "SELECT type, parties, status, date FROM events") == [
         ("partnership", ["Canada", "European Union"], "planned", "2025-07")]

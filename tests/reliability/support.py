@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.sample_server import SampleServer, _Handler as _SampleHandler
+from flows.runtime.sample_server import SampleServer, _Handler as _SampleHandler
 from tests.conftest import REPO
 
 SAMPLES = REPO / "samples"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.faults import POINTS
+from flows.runtime.faults import POINTS
 from tests.reliability.support import (
     ALERT_CONFIG, Snapshot, SlowSampleServer, child_env, received_alert_ids, run_cli, snapshot, write_registry,
 )
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.flow
 
 @dataclass(frozen=True)
 class Kill:
-    point: str | None = None      # a crash point of flows.faults: the process kills itself there
+    point: str | None = None      # a crash point of flows.runtime.faults: the process kills itself there
     after: int = 0                # ... after passing it this many times (DEFWATCH_KILL_AFTER)
     external: str | None = None   # or: the test sends SIGKILL while requests to /<this>/ are in flight
     workers: int = 1              # cleaning processes of that run (2: a pool is left behind by the kill)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.fetch import FetchRequest, run_fetches
-from flows.parse import parse_feed
+from flows.sources.fetch import FetchRequest, run_fetches
+from flows.sources.parse import parse_feed
 from flows.settings import FetchSettings
 from tests.conftest import SHARED
 
@@ -32,7 +32,7 @@ ENCODING = _files("encoding", ENCODING_EVERY)
 def corpus_results():
     if not CORPUS.is_dir():
         pytest.skip(f"{CORPUS} is absent: shared project material is not checked out beside the repo")
-    from flows.sample_server import serve_directory
+    from flows.runtime.sample_server import serve_directory
 
     names = ILLFORMED + WELLFORMED + ENCODING
     with serve_directory(CORPUS) as srv:

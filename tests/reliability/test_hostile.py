@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.clean import MIN_TEXT_CHARS, clean_page
-from flows.fetch import FetchRequest, FetchResult, run_fetches
-from flows.parse import MAX_ENTRIES, Entry, ParsedFeed, parse_feed
+from flows.pages.clean import MIN_TEXT_CHARS, clean_page
+from flows.sources.fetch import FetchRequest, FetchResult, run_fetches
+from flows.sources.parse import MAX_ENTRIES, FeedEntry, ParsedFeed, parse_feed
 from flows.settings import FetchSettings
 from tests.reliability.hostile import GiB, HostileServer, Resp, endless, gzip_bomb, repeat, zeros
 
@@ -430,7 +430,7 @@ case("many-elements-100k-inline-1.4MB", "page", Resp(body=page("<i>w</i>" * 100_
 case("many-elements-under-limit", "page", Resp(body=page("<b>w</b> " * 5_000 + ARTICLE_TEXT)), page_text("Estonia"))
 
 
-def _no_controls(e: Entry) -> None:
+def _no_controls(e: FeedEntry) -> None:
     for text in (e.title, e.summary):
         assert text is None or not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]", text), repr(text)
 

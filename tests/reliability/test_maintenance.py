@@ -118,7 +118,7 @@ def test_backup_and_restore_round_trip_and_refusals(ingested, tmp_path):
 def test_backup_is_refused_while_an_ingest_holds_the_database(ingested, tmp_path):
     """The copy is consistent because nothing writes meanwhile: with an ingest holding the run
     lock, backup says so and exits 3 (after --wait seconds)."""
-    from flows.runlock import run_lock
+    from flows.runtime.runlock import run_lock
 
     db = ingested["db"]
     with run_lock(db):   # what a running ingest holds

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 import pytest
 
 from flows import pipeline
-from flows.fetch import FetchRequest, run_fetches
-from flows.registry import FeedDef
+from flows.sources.fetch import FetchRequest, run_fetches
+from flows.sources.registry import FeedDef
 from flows.settings import FetchSettings, Settings
 from tests.conftest import REPO
 from tests.reliability.faults_support import run_defwatch

@@ -1,0 +1,1 @@
+"""The scale-out tier: shards on DuckLake with a PostgreSQL catalog (skipped without PostgreSQL)."""

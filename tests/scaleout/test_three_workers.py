@@ -55,7 +55,7 @@ def test_three_workers_into_one_ducklake_equal_one_process_on_duckdb(lake, tmp_p
     from prefect.settings import PREFECT_API_URL
 
     from flows.ingest import ingest_flow
-    from flows.sample_server import serve_directory
+    from flows.runtime.sample_server import serve_directory
     from warehouse import store
     from warehouse.db import read_connection
 

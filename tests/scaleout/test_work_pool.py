@@ -44,7 +44,7 @@ def _stop(procs):
 
 
 def test_fanout_through_a_process_work_pool(lake, tmp_path):
-    from flows.sample_server import serve_directory
+    from flows.runtime.sample_server import serve_directory
     from warehouse import store
     from warehouse.db import read_connection
 

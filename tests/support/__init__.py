@@ -1,0 +1,1 @@
+"""What tests share: local HTTP servers, receivers, a browser, the CLI runner and event logs to read."""

@@ -1,0 +1,1 @@
+"""Tests of warehouse/ on real DuckDB files."""

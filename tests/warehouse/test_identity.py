@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from warehouse.identity import Mention, choose_event, compatible, date_distance, fold, make_event_id
+from warehouse.identity import StoredMention, choose_event, compatible, date_distance, fold, make_event_id
 
 
 def m(status=None, date=None, location=None, article="a1", day=1, type_="partnership", conf=0.8):
-    return Mention(None, article, type_, ["Canada", "European Union"], status, date, None, location,
+    return StoredMention(None, article, type_, ["Canada", "European Union"], status, date, None, location,
                    f"evidence {article}", 0, 10, conf, "r1", "v1", datetime(2025, 6, day, tzinfo=timezone.utc),
                    datetime(2025, 6, day, tzinfo=timezone.utc))
 

@@ -1,0 +1,5 @@
+"""``python -m flows.cli``: the ``defwatch`` command."""
+
+from flows.cli.app import main
+
+main()

@@ -1,0 +1,102 @@
+"""Commands over the event log: query (any read-only SQL), events (the common questions), export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from flows.cli.options import DbOption, FormatOption
+from flows.cli.output import TABLE_MAX_ROWS, console, err, errors_are_messages, print_result
+from flows.errors import DefwatchError
+
+
+@errors_are_messages
+def query(
+    sql: Annotated[str, typer.Argument(help="One SQL statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE).")],
+    db: DbOption = Path("defwatch.duckdb"),
+    fmt: FormatOption = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", help="Most rows a table on the terminal shows (0 = all); the rest are counted. "
+                           "csv, json, parquet and --out get every row.")] = TABLE_MAX_ROWS,
+) -> None:
+    """Run SQL on a read-only connection: a statement that writes is refused.
+
+    Tables: events, event_mentions, event_history, articles, article_feeds, feeds, feed_state,
+    runs, run_errors. Views: partnerships, summits; table macros: events_new_since(ts),
+    events_as_of(ts). While an ingest runs, a query waits for its current batch write (seconds).
+    """
+    from warehouse import query as wq
+
+    if fmt == "parquet":
+        if out is None:
+            raise DefwatchError("--format parquet needs --out FILE.parquet")
+        n = wq.write_parquet(db, sql, out)
+        err.print(f"wrote {n} rows to {out}")
+        return
+    shown = max_rows if (fmt == "table" and out is None and max_rows > 0) else None
+    print_result(wq.run_query(db, sql, max_rows=shown), fmt, out)
+
+@errors_are_messages
+def events(
+    db: DbOption = Path("defwatch.duckdb"),
+    type_: Annotated[Optional[str], typer.Option("--type", help="partnership or summit.")] = None,
+    party: Annotated[Optional[list[str]], typer.Option("--party", help="Canonical party name; repeat for several (all must take part).")] = None,
+    status: Annotated[Optional[str], typer.Option(help="e.g. signed, planned, negotiating, held, cancelled.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Events dated on or after YYYY[-MM[-DD]].")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Events dated on or before YYYY[-MM[-DD]].")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Show the log as it was known at this time (YYYY-MM-DD[ HH:MM]): each event's status, "
+             "date, place and number of reports then. The evidence shown is the event's current one.")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 100,
+    fmt: FormatOption = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+) -> None:
+    """List events, newest event date first, with filters for the common questions."""
+    from warehouse import query as wq
+
+    if type_ and type_ not in ("partnership", "summit"):
+        raise DefwatchError(f"--type {type_!r}: use partnership or summit.")
+    since = _partial_date(since, "since", start=True)
+    until = _partial_date(until, "until", start=False)
+    columns = wq.EVENT_TABLE_COLUMNS if fmt == "table" else wq.EVENT_LIST_COLUMNS
+    sql, params = wq.events_sql(type_, party or [], status, since, until, as_of, limit or None, columns)
+    if fmt == "parquet":
+        if out is None:
+            raise DefwatchError("--format parquet needs --out FILE.parquet")
+        n = wq.write_parquet(db, sql, out, params)
+        err.print(f"wrote {n} rows to {out}")
+        return
+    print_result(wq.run_query(db, sql, params), fmt, out)
+
+
+def _partial_date(value: Optional[str], name: str, start: bool) -> Optional[str]:
+    """YYYY, YYYY-MM or YYYY-MM-DD, widened to the first (start) or last day it can mean."""
+    if value is None:
+        return None
+    import calendar
+    import re as _re
+
+    m = _re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value.strip())
+    if not m:
+        raise DefwatchError(f"--{name} {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD.")
+    y, mo, d = int(m.group(1)), m.group(2), m.group(3)
+    if d:
+        return f"{y:04d}-{int(mo):02d}-{int(d):02d}"
+    if mo:
+        last = calendar.monthrange(y, int(mo))[1]
+        return f"{y:04d}-{int(mo):02d}-{1 if start else last:02d}"
+    return f"{y:04d}-01-01" if start else f"{y:04d}-12-31"
+
+@errors_are_messages
+def export(
+    out: Annotated[Path, typer.Option(help="Folder to write events, event_mentions and event_history into.")],
+    db: DbOption = Path("defwatch.duckdb"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or json.")] = "parquet",
+) -> None:
+    """Export the event log (events, mentions, history) as files other tools read."""
+    from warehouse import query as wq
+
+    for table, path in wq.export(db, out, fmt).items():
+        console.print(f"{table:<15} -> {path}")

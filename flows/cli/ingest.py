@@ -1,0 +1,130 @@
+"""Commands that run a flow: ingest, demo, serve and reextract."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyOption
+from flows.cli.output import console, emit_summary, err, errors_are_messages, flow_progress, print_articles
+from flows.alerts import notify as notify_urls
+from flows.errors import DefwatchError
+
+
+def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
+                overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
+    from flows.sources.registry import load_feeds
+    from flows.runtime.runlock import run_lock
+
+    # Validate the registry before Prefect starts (and before the database is touched), and say
+    # plainly if another run holds the database (the flow enforces the lock itself as well).
+    load_feeds(feeds_file, base_url=base_url)
+    with run_lock(db, wait_s=wait):
+        pass
+    from warehouse.db import ensure_writable_database
+    ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
+    with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
+        from flows.ingest import ingest_flow
+    # Everything imported so far lives until exit: keep it out of every later garbage collection
+    # (each full collection would walk Prefect's several hundred thousand objects again).
+    gc.freeze()
+    with flow_progress():
+        return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
+                           settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
+
+@errors_are_messages
+def ingest(
+    db: DbOption = Path("defwatch.duckdb"),
+    feeds: FeedsOption = Path("feeds.toml"),
+    force: Annotated[bool, typer.Option(help="Poll every enabled feed now, even those not yet due.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest run on the same database.")] = 0.0,
+    notify: NotifyOption = None,
+    mark_seen: MarkSeenOption = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
+) -> None:
+    """Poll the due feeds once, store new articles, and record the run.
+
+    Feeds are polled with conditional GET; a feed that failed waits longer each time (never given up).
+    Runs once and exits: for a schedule use `defwatch serve`.
+    """
+    notify_urls.hand_over(notify)
+    summary = _run_ingest(db, feeds, None, force, wait=wait, mark_seen=mark_seen)
+    emit_summary(summary, db, json_out)
+
+@errors_are_messages
+def demo(
+    db: DbOption = Path("defwatch.duckdb"),
+    samples: Annotated[Path, typer.Option(help="Folder with feeds.toml, feeds/ and articles/.")] = PROJECT_ROOT / "samples",
+    notify: NotifyOption = None,
+    mark_seen: MarkSeenOption = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
+) -> None:
+    """Serve the bundled samples over HTTP on 127.0.0.1 (a free port), ingest them, print a summary.
+
+    Offline and self-contained: the main job on the embedded default (a DuckDB file, no server).
+    Run it twice: the second run stores nothing new and fetches no known article again.
+    """
+    from flows.runtime.sample_server import serve_directory
+
+    feeds_file = samples / "feeds.toml"
+    if not feeds_file.exists():
+        raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
+    notify_urls.hand_over(notify)
+    with serve_directory(samples) as server:
+        err.print(f"serving {samples} at {server.base_url}")
+        summary = _run_ingest(db, feeds_file, server.base_url, force=True, mark_seen=mark_seen)
+    emit_summary(summary, db, json_out)
+    if not json_out:
+        print_articles(db, summary.get("run_id"))
+
+@errors_are_messages
+def serve(
+    db: DbOption = Path("defwatch.duckdb"),
+    feeds: FeedsOption = Path("feeds.toml"),
+    every: Annotated[Optional[str], typer.Option(help="Interval such as 15m, 1h, 90s.")] = None,
+    cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. '*/15 * * * *'.")] = None,
+    port: Annotated[int, typer.Option(help="Port for a local Prefect server (when PREFECT_API_URL is unset).")] = 4200,
+    notify: NotifyOption = None,
+) -> None:
+    """Run `ingest` on a schedule until Ctrl-C.
+
+    Schedules need a real Prefect server: the one PREFECT_API_URL names, or else a local
+    `prefect server start` that this command starts, waits for, and stops on exit. Runs show in
+    the Prefect UI at that server's address.
+    """
+    from flows.periods import parse_interval
+    from flows.serve import serve_ingest
+
+    if (every is None) == (cron is None):
+        raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
+    interval = parse_interval(every) if every else None
+    notify_urls.export_for_child_runs(notify)  # the scheduled runs are processes of their own
+    serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
+
+@errors_are_messages
+def reextract(
+    db: DbOption = Path("defwatch.duckdb"),
+    all_articles: Annotated[bool, typer.Option("--all", help="Re-read every article, not only those read by another rule-set version.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run on the same database.")] = 0.0,
+) -> None:
+    """Re-run the extractor on stored articles after a rule change; mentions and events are
+    reconciled without duplicates and each change is kept in event_history."""
+    from flows.runtime.runlock import run_lock
+    from warehouse.db import read_connection
+
+    with read_connection(db):
+        pass
+    with run_lock(db, wait_s=wait):
+        pass
+    with console.status("starting Prefect…"):
+        from flows.reextract import reextract_flow
+    with flow_progress():
+        totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
+    console.print(
+        f"rule set {totals['ruleset_version']}: {totals['articles']} articles re-read, "
+        f"{totals['events_created']} events created, {totals['mentions_added']} mentions added, "
+        f"{totals['mentions_retracted']} retracted, {totals['changes']} event changes recorded."
+    )

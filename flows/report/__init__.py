@@ -1,0 +1,1 @@
+"""What analysts read: the HTML report, the digest, and the period words they share."""
