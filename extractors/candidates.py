@@ -76,8 +76,8 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
         if years and len(sets) == 1:
             # "signed security agreements in 1995 and 2006": one pact a year, same parties
             sets = [(sets[0][0], y, sets[0][2] + "+years") for y in years]
-        for ps, dpick, strat in sets:
-            settled = settle_parties(doc, i, s, t, ps, strat, plan, cl.pair_n, ms, segs, segs_in, cands)
+        for party_set, dpick, strat in sets:
+            settled = settle_parties(doc, i, s, t, party_set, strat, plan, cl.pair_n, ms, segs, segs_in, cands)
             if settled is None:
                 continue
             ps, strat, explicit, conf_pen = settled

@@ -17,6 +17,8 @@ Every stage is a module of functions over the explicit document state (extractor
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TypeAlias
 
 from .attributes import mark_announcements
 from .candidates import build
@@ -34,7 +36,8 @@ from .sentences import Sentence, split_sentences
 __all__ = ["extract", "extract_with_rules", "extract_candidates"]
 
 
-Published = "dt.date | PubDate | str | None"
+#: what ``extract`` accepts as a publication date (see ``PubDate.parse``)
+Published: TypeAlias = dt.date | PubDate | str | None
 
 
 def extract(text: str, published: Published = None) -> list[Event]:
@@ -62,7 +65,7 @@ def extract_with_rules(text: str, published: Published, rules: RuleSet) -> list[
     return apply_filter(events, text, rules.filter_model, rules.actor_kind)
 
 
-def _pubdate(published) -> PubDate | None:
+def _pubdate(published: Published) -> PubDate | None:
     try:
         return PubDate.parse(published)
     except ValueError:
@@ -138,5 +141,5 @@ def _sentence(doc: Document, i: int, s: Sentence, headline: bool) -> None:
                          d.weekday, d.unit, d.rel, d.excluded) for d in find_dates(text[s.start:s.end], R)]
     cands = build(doc, i, s, ms, cues, triggers, dropped, segs, mark_announcements(doc, dates, s))
     note_mentions(doc, ms)
-    for c in cands:
-        add(doc, c)
+    for cand in cands:
+        add(doc, cand)

@@ -59,7 +59,7 @@ def evaluate_docs(docs: list[dict], split: str | None = None, rules_only: bool =
         if not groups[split]:
             raise ValueError(f"no passage is in the {split!r} half")
     else:
-        halves = sorted({d.get("split") for d in docs if d.get("split")}, key=lambda h: (h not in SPLITS, h))
+        halves = sorted({half for d in docs if (half := d.get("split"))}, key=lambda h: (h not in SPLITS, h))
         groups = {h: [d for d in docs if d.get("split") == h] for h in halves} or {"all": docs}
     return {name: EvalResult(name, group, score(group, predict(group, rules_only))) for name, group in groups.items()}
 
@@ -105,9 +105,9 @@ def reliability(rep: Report) -> list[dict]:
         hits = [ok for c, ok in rep.outcomes if lo <= c < hi]
         rows.append({"from": lo, "to": min(hi, 1.0), "events": len(hits),
                      "right": sum(hits), "share": round(sum(hits) / len(hits), 3) if hits else None})
-    hi = [ok for c, ok in rep.outcomes if c >= 0.8]
-    rows.append({"from": 0.8, "to": 1.0, "events": len(hi), "right": sum(hi),
-                 "share": round(sum(hi) / len(hi), 3) if hi else None, "summary": True})
+    high = [ok for c, ok in rep.outcomes if c >= 0.8]
+    rows.append({"from": 0.8, "to": 1.0, "events": len(high), "right": sum(high),
+                 "share": round(sum(high) / len(high), 3) if high else None, "summary": True})
     return rows
 
 

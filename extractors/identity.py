@@ -43,7 +43,9 @@ def same_parties(a: Iterable[str], b: Iterable[str]) -> bool:
 
 def contains(a: str | None, b: str | None) -> bool:
     """One partial ISO date contains the other ("2025-06" and "2025-06-23")."""
-    return bool(a and b) and (a.startswith(b) or b.startswith(a))
+    if not a or not b:
+        return False
+    return a.startswith(b) or b.startswith(a)
 
 
 def date_range(d: str | None) -> tuple[date, date] | None:

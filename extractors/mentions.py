@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import TypeVar
 
-from .document import Cue, Document, Mention
+from .document import ActorHit, Cue, Document, Mention
 from .rules import Entry
 from .sentences import Sentence
 
@@ -22,7 +23,10 @@ MAX_ACTORS_PER_SENTENCE = 40
 MAX_DYNAMIC_FIRMS = 50
 
 
-def longest(matches: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+_Match = TypeVar("_Match")
+
+
+def longest(matches: list[tuple[int, int, _Match]]) -> list[tuple[int, int, _Match]]:
     """Non-overlapping matches, the longest winning at each start, in text order."""
     matches.sort(key=lambda m: (m[0], -(m[1] - m[0])))
     out = []
@@ -41,9 +45,10 @@ def find_cues(doc: Document) -> list[Cue]:
     gazetteer's whole-word matches in ``doc.actor_hits`` for actor_mentions."""
     low = doc.lower
     text = doc.text
-    raw = []
+    raw: list[Cue] = []
     append = raw.append
-    hits = doc.actor_hits = []
+    hits: list[ActorHit] = []
+    doc.actor_hits = hits
     n = len(low)
     # str.lower maps a capital sigma by its context (final or not): there alone the lower-cased
     # text may not hold a surface's lower-cased form, so such a text gets the case-sensitive pass
@@ -110,7 +115,7 @@ def actor_mentions(doc: Document) -> list[tuple]:
     made only for sentences that need clause analysis (see engine)."""
     R = doc.rules
     text = doc.text
-    raw = list(doc.actor_hits)  # whole-word gazetteer matches, found by find_cues
+    raw: list[ActorHit] = list(doc.actor_hits)  # whole-word gazetteer matches, found by find_cues
     for m in (R.patterns.the_alliance_num.finditer(text) if ("-member" in text or "-nation" in text or "-country" in text) else ()):
         word = "the " + m.group(1)
         blocs = R.bloc_coref.get(word, [])
@@ -125,7 +130,7 @@ def _known_surface(doc: Document, s: str) -> bool:
     return R.actor_ac.exists(s) or s.lower() in R.months or s.lower() in R.weekdays
 
 
-def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple]]:
+def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[ActorHit]:
     """Unknown firm names introduced by a descriptor ("drone maker X Y") or ending in a firm suffix.
     Adds their canonical names to ``doc.dynamic_firms``."""
     R = doc.rules
@@ -138,7 +143,7 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple
         return []
     rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group, P.firm_by_appositive)
     legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
-    out = []
+    out: list[ActorHit] = []
     names: dict[str, str] = {}
 
     def candidates(k):
@@ -309,7 +314,12 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         if loc_cue or to_cue:
             if place or country or metonym:
                 m.role = "location"
-                m.place = place.name if place else (country.name if country else metonym.extra)
+                if place:
+                    m.place = place.name
+                elif country:
+                    m.place = country.name
+                elif metonym:
+                    m.place = metonym.extra
                 if not loc_cue:
                     m.role = "toplace"
                 out.append(m)

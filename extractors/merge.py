@@ -72,12 +72,11 @@ def finish(doc: Document) -> list[Event]:
     without a place takes the dateline's place."""
     out = []
     pub_day = doc.pub.as_date() if doc.pub else None
-    pub_iso = pub_day.isoformat() if pub_day else None
     for e in doc.events:
         if e.type == "summit" and e.status is None and "coref" in e.rule:
             continue  # parties borrowed from context and no word of a meeting's state: "finish the talks"
         loc = e.location
-        if (loc is None and doc.dateline and pub_iso and e.date and len(e.date) == 10
+        if (loc is None and doc.dateline and pub_day is not None and e.date and len(e.date) == 10
                 and e.status in ("signed", "held", "extended")
                 and not any(is_firm(doc, p) for p in e.parties)):
             try:

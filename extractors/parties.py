@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .attributes import pick_date
 from .clauses import WORD
 from .dates import DateMention
-from .document import Candidate, Document, Mention, Trigger
+from .document import Candidate, Document, Mention, Segment, Trigger
 from .mentions import is_firm
 from .sentences import Sentence
 
@@ -37,7 +37,7 @@ class Claims:
 class PartyPlan:
     """The party sets of one trigger (each with its date and strategy) and its summit hosts."""
 
-    sets: list[tuple[frozenset, DateMention | None, str]]
+    sets: list[tuple[frozenset[str], DateMention | None, str]]
     mod_places: list[Mention]  # metonym modifiers of a summit: its place ("the Brussels summit")
     hosts: set[str]
     venue_hosts: set[str]
@@ -59,7 +59,7 @@ def claims(doc: Document, k: int, t: Trigger, actors: list[Mention], zone: tuple
     for m in chain:
         gap = text[m.end:j]
         if not mods:
-            ok = P.modifier_gap.fullmatch(gap)
+            ok = P.modifier_gap.fullmatch(gap) is not None
         else:
             ok = gap in ("-", "–", "/", " and ", "-and-")
         if not ok:
@@ -138,7 +138,7 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
             is_definite(doc, t, s) or doc.lower[max(s.start, t.start - 12):t.start].rstrip().endswith("both")):
         subj = []  # "the Estonian minister said the agreement ...": a speaker, not a party
     nxt = min((x.start for x in triggers if x.start > t.start and x.seg == t.seg), default=ext_b)
-    tail = []
+    tail: list[Mention] = []
     definite = is_definite(doc, t, s)
     if not definite or t.type == "summit" and t.rule == "S-MET":
         cur = t.end
@@ -152,8 +152,7 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
                 break
             tail.append(m)
             cur = m.end
-    explicit_names = lambda lst: {m.actor for m in lst}  # noqa: E731
-    mod_names = explicit_names(mods)
+    mod_names = _actor_names(mods)
     if (t.type == "partnership" and len(mod_names) == 1 and R.actor_kind.get(next(iter(mod_names))) == "bloc"
             and not between and not any(g for g, _ in groups)):
         return PartyPlan([], [], set(), set())  # "the NATO treaty", "NATO's alliance": the bloc's own
@@ -165,14 +164,17 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
         base = set(mod_names)  # "the Canada-EU agreement", "the Quad meeting", "the G7 summit"
         subj = []
     else:
-        base = explicit_names(subj) | mod_names
-    party_sets: list[tuple[frozenset, DateMention | None, str]] = []
+        base = _actor_names(subj) | mod_names
+    party_sets: list[tuple[frozenset[str], DateMention | None, str]] = []
     owners = bloc_owners(doc, s, t, actors) if t.type == "summit" else set()
     if owners and not between and not any(g for g, _ in groups) and not any(
             R.actor_kind.get(m.actor) != "bloc" for m in mods):
         # a bloc's own summit ("the G7 summit", "a summit of the Arab League and the OIC", "NATO
         # leaders ... their summit"): the blocs are its parties, not the states around them
         return PartyPlan([(frozenset(owners), date_pick, "bloc")], [], set(), set())
+    mod_places: list[Mention]
+    hosts: set[str]
+    venue_hosts: set[str]
     if t.type == "summit":
         # metonym modifiers of a summit are its place: "the Brussels summit"
         mod_places = [m for m in mods if any(e.kind == "metonym" for e in m.entries) and m.surface in R.place_names]
@@ -197,7 +199,7 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
     if coref_main is not None:
         party_sets.append((frozenset(coref_main.parties), date_pick, "coref"))
     elif between:
-        names = explicit_names(between)
+        names = _actor_names(between)
         # "a summit between A and B": the between-list names every party; names before it in the
         # sentence ("met a Colombian fisherman ..., speaking at a summit between ...") are not
         ps = (mod_names | names) if len(names) >= 2 else (base | names)
@@ -219,37 +221,41 @@ def plan_parties(doc: Document, i: int, s: Sentence, t: Trigger, triggers: list[
             else:
                 strategy = "list"
             real_groups = [x for x in groups if x[0]]
-            for (_g, gd), names in zip(real_groups, gnames):
+            for (_g, gd), group_names in zip(real_groups, gnames):
                 d = pick_date([x for x in zone_dates if gd[0] <= x[0].start < gd[1]], t, status)
                 if d is None and date_pick is not None and not any(
                         a0 <= date_pick.start < b0 for _, (a0, b0) in real_groups):
                     d = date_pick  # a date outside every group's range is shared by all of them
-                for w in names:
+                for w in group_names:
                     party_sets.append((frozenset(base | {w}), d, strategy))
         else:
             party_sets.append((frozenset(base | {x for g in gnames for x in g}), date_pick, "with"))
     else:
         ps = set(base)
         if len(ps) < 2:
-            ps |= explicit_names(tail)
+            ps |= _actor_names(tail)
         party_sets.append((frozenset(ps), date_pick, "explicit"))
     return PartyPlan(party_sets, mod_places, hosts, venue_hosts)
+
+
+def _actor_names(mentions: list[Mention]) -> set[str]:
+    return {m.actor for m in mentions}
 
 
 def _has_punct(gap: str) -> bool:
     return "," in gap or ";" in gap or ":" in gap
 
 
-def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, ps: frozenset, strat: str, plan: PartyPlan,
-                   pair_n: int, ms: list[Mention], segs, segs_in: list[int],
-                   cands: list[Candidate]) -> tuple[set, str, int, float] | None:
+def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, party_set: frozenset[str], strat: str, plan: PartyPlan,
+                   pair_n: int, ms: list[Mention], segs: list[Segment], segs_in: list[int],
+                   cands: list[Candidate]) -> tuple[set[str], str, int, float] | None:
     """One party set made final: venue hosts out, pair phrases and coreference, bloc expansion,
     completion of a single party, the firm filter. Returns (parties, strategy, explicit count,
     confidence penalty), or None when the set is not an event."""
     R = doc.rules
     text = doc.text
-    rest = set(ps) - plan.venue_hosts
-    ps = rest if t.type == "summit" and rest else set(ps)
+    rest = set(party_set) - plan.venue_hosts
+    ps = rest if t.type == "summit" and rest else set(party_set)
     explicit = len(ps)
     conf_pen = 0.0
     # pair phrases ("the two countries") and coreference
@@ -277,21 +283,21 @@ def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, ps: frozenset
         strat += "+coref"
         conf_pen += 0.15
     elif not ps:
-        same = [c for c in cands if c.type == t.type] or cands
-        ref = same[-1] if same else zero_party_ref(doc, t, i, s)
-        if not ref:
+        same_type = [c for c in cands if c.type == t.type] or cands
+        ref_event = same_type[-1] if same_type else zero_party_ref(doc, t, i, s)
+        if not ref_event:
             return None
-        ps = set(ref.parties)
+        ps = set(ref_event.parties)
         strat = "coref"
         conf_pen += 0.2
-    ps = firm_filter(doc, ps, t)
-    if ps is None:
+    kept = firm_filter(doc, ps, t)
+    if kept is None:
         return None
-    if t.type == "partnership" and len(ps) < 2:
+    if t.type == "partnership" and len(kept) < 2:
         return None
-    if t.type == "summit" and len(ps) < 2 and not (len(ps) == 1 and R.actor_kind.get(next(iter(ps))) == "bloc"):
+    if t.type == "summit" and len(kept) < 2 and not (len(kept) == 1 and R.actor_kind.get(next(iter(kept))) == "bloc"):
         return None
-    return ps, strat, explicit, conf_pen
+    return kept, strat, explicit, conf_pen
 
 
 # --------------------------------------------------------------------------- pieces
@@ -343,9 +349,9 @@ def bloc_owners(doc: Document, s: Sentence, t: Trigger, actors: list[Mention]) -
     return set(owners)
 
 
-def expand(doc: Document, ps: set) -> set:
+def expand(doc: Document, ps: set[str]) -> set[str]:
     """A bloc with members (AUKUS, the Quad) stands for its members."""
-    out = set()
+    out: set[str] = set()
     for p in ps:
         mem = doc.rules.bloc_members.get(p)
         if mem:
@@ -355,7 +361,7 @@ def expand(doc: Document, ps: set) -> set:
     return out
 
 
-def firm_filter(doc: Document, ps: set, t: Trigger) -> set | None:
+def firm_filter(doc: Document, ps: set[str], t: Trigger) -> set[str] | None:
     """Firms deal with firms, and with governments: two firms or more make a firms-only
     partnership; a firm and a government make one too ("Lithuania and Rheinmetall signed an
     MoU"). A summit is never a firm's: its firms are dropped."""
@@ -380,7 +386,7 @@ def _opening_state(doc: Document, j: int) -> str | None:
     return None
 
 
-def pair_ref(doc: Document, n: int, explicit: set, typ: str | None = None) -> frozenset | None:
+def pair_ref(doc: Document, n: int, explicit: set[str], typ: str | None = None) -> frozenset[str] | None:
     """The parties of the latest event with n parties (sharing one with ``explicit`` if given)."""
     evs = doc.events
     if typ:

@@ -7,12 +7,14 @@ loads another directory, which is how tests exercise validation errors.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import ahocorasick
@@ -105,6 +107,14 @@ def _check_strings(values: Any, where: str, *, allow_empty_list: bool = False) -
             raise RuleDataError("E107", f"item {i} is an empty string", where)
         out.append(v.strip())
     return out
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """The module, or None when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # pragma: no cover
+        return None
 
 
 def _read_toml(path: Path) -> dict:
@@ -504,11 +514,8 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         alias_map.setdefault(_fold(surface), canonical)
 
     # countries (pycountry is the base for official names and non-sovereign territories)
-    try:
-        import pycountry
-    except ImportError:  # pragma: no cover
-        pycountry = None
-    by_code = {}
+    pycountry = _optional_module("pycountry")
+    by_code: dict[str, dict] = {}
     for row in countries:
         name = row["name"]
         where = f"countries.tsv:{row['code']}"
@@ -540,15 +547,15 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
             capital_of[name] = first_cap
     if pycountry is not None:
         for pc in pycountry.countries:
-            row = by_code.get(pc.alpha_2)
-            if row is not None:
+            known = by_code.get(pc.alpha_2)
+            if known is not None:
                 off = getattr(pc, "official_name", None)
                 if off:
                     off = re.sub(r"^the ", "", off)
                     if off not in surfaces:
-                        add(off, Entry("country", row["name"]), f"pycountry:{pc.alpha_2}")
-                        add_alias(off, row["name"])
-                add_alias(pc.name, row["name"])
+                        add(off, Entry("country", known["name"]), f"pycountry:{pc.alpha_2}")
+                        add_alias(off, known["name"])
+                add_alias(pc.name, known["name"])
             else:
                 # territories: places (and never parties)
                 nm = getattr(pc, "common_name", None) or pc.name

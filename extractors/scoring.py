@@ -104,7 +104,8 @@ class TypeScore:
 
 @dataclass
 class Report:
-    by_type: dict[str, TypeScore] = field(default_factory=lambda: {t: TypeScore() for t in TYPES})
+    #: keyed by event type; an event that gives none is scored under None
+    by_type: dict[str | None, TypeScore] = field(default_factory=lambda: {t: TypeScore() for t in TYPES})
     matched: int = 0
     status_ok: int = 0
     date_ok: int = 0
