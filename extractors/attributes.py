@@ -16,7 +16,7 @@ def status(doc: Document, t: Trigger, zone_cues: list[Cue], s: Sentence) -> str 
     R = doc.rules
     best = None
     for c in zone_cues:
-        if c.cat != "ST":
+        if c.cat != "status":
             continue
         sd = R.statuses[c.payload]
         if sd.type != t.type:

@@ -42,12 +42,12 @@ def build(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: list[Cue]
         if zb < segs[t.seg][1] and ext_b > segs[t.seg][1]:
             ext_b = zb  # a later trigger in the segment owns the rest
         zone_cues = [c for c in cues if ext_a <= c.start < ext_b]
-        zone_status_cues = [c for c in zone_cues if c.cat == "ST"]
+        zone_status_cues = [c for c in zone_cues if c.cat == "status"]
         seg_a, seg_b = segs[t.seg][0], segs[t.seg][1]
         cl = info[k]
         if t.type == "partnership":
             segcues = [c for c in cues if seg_a <= c.start < seg_b]
-            if any(c.cat in ("BUY", "SECTOR") for c in segcues) or any(c.cat == "SECTOR" for c in cues):
+            if any(c.cat in ("purchase", "sector_negative") for c in segcues) or any(c.cat == "sector_negative" for c in cues):
                 continue
             if not defence_ok(doc, i, t, s):
                 continue

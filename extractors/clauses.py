@@ -12,19 +12,23 @@ from functools import lru_cache
 
 from .document import Cue, Document, Mention, Trigger
 from .mentions import longest
+from .rules import CueCategory
 from .sentences import Sentence
 
 __all__ = ["find_triggers", "meet_ok", "segments", "seg_of", "zones", "scope", "defence", "defence_ok",
-           "conference_check", "seg_triggers", "WORD", "MAX_TRIGGERS_PER_SENTENCE", "TRIGGERISH"]
+           "conference_check", "seg_triggers", "WORD", "MAX_TRIGGERS_PER_SENTENCE",
+           "EVENT_CUE_CATEGORIES"]
 
 MAX_TRIGGERS_PER_SENTENCE = 8
 #: cue categories that can start an event: without one in the text nothing is extracted
-TRIGGERISH = frozenset(("P", "S", "ST"))
+EVENT_CUE_CATEGORIES: frozenset[CueCategory] = frozenset(("partnership", "summit", "status"))
 
 #: a word token (the engine's tokens for word-set lookups)
 WORD = re.compile(r"[\w'’-]+")
-_RX_PREV_CAP = re.compile(r"([A-Z][\w-]*)\s+$")
-_RX_PREV_CAP2 = re.compile(r"([A-Z][\w'’-]*)\s+$")
+#: the capitalised word just before a position: "JEF" of "JEF Summit"
+_CAPITALISED_WORD_BEFORE = re.compile(r"([A-Z][\w-]*)\s+$")
+#: the same with apostrophes in the word: "Leaders'" of "Leaders' Summit", "Africa’s"
+_CAPITALISED_WORD_WITH_APOSTROPHE_BEFORE = re.compile(r"([A-Z][\w'’-]*)\s+$")
 
 
 # --------------------------------------------------------------------------- triggers
@@ -36,11 +40,11 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
     R, text, low = doc.rules, doc.text, doc.lower
     P = R.patterns
     cats = {c.cat for c in cues}
-    leader = "LEAD" in cats or any(m.head for m in ms if m.role == "actor")
-    mountain = "MOUNT" in cats
-    conference = "CONF" in cats
-    phone = "PHONE" in cats
-    officials = [c for c in cues if c.cat == "OFFICIAL"] if "OFFICIAL" in cats else []
+    leader = "leaders" in cats or any(m.head for m in ms if m.role == "actor")
+    mountain = "mountain" in cats
+    conference = "conference" in cats
+    phone = "phone" in cats
+    officials = [c for c in cues if c.cat == "officials"] if "officials" in cats else []
     np_phrases = _phrases(R.np_negative)
     out: list[Trigger] = []
     # longest trigger cue wins at overlapping positions
@@ -53,14 +57,14 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             continue  # inside a name: "Alliance of Sahel States", "Gulf Cooperation Council"
         if any(x <= a < y for x, y in actor_spans):
             continue
-        td = R.triggers[c.payload]
+        trigger_def = R.triggers[c.payload]
         term = low[a:b]
         before_words = WORD.findall(low[max(s.start, a - 60):a])[-4:]
         if any(w in R.negation or w.endswith("n't") for w in before_words):
             continue
-        if td.type == "partnership" and P.neg_clause.search(low, max(s.start, a - 70), a):
+        if trigger_def.type == "partnership" and P.neg_clause.search(low, max(s.start, a - 70), a):
             continue
-        if td.type == "partnership":
+        if trigger_def.type == "partnership":
             np_words = []
             for w in reversed(before_words):
                 if w in P.determiners or w in P.np_stop:
@@ -69,9 +73,9 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
             np_text = " ".join(reversed(np_words))
             if any(w in R.np_negative for w in np_words) or any(n in np_text for n in np_phrases):
                 continue
-            if td.needs_defence_np and not _has_defence(cues, max(s.start, a - 40), a):
+            if trigger_def.needs_defence_np and not _has_defence(cues, max(s.start, a - 40), a):
                 continue
-            if td.needs_defence_sentence and not defence(doc, i):
+            if trigger_def.needs_defence_sentence and not defence(doc, i):
                 continue
             # what the pact is about, right after it: "an agreement on the handling of asylum requests"
             about = P.about_after.match(low, b, s.end)
@@ -79,25 +83,25 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
                 words = WORD.findall(about.group(0))
                 if any(w in R.np_negative for w in words) or any(n in about.group(0) for n in np_phrases):
                     continue
-            out.append(Trigger(a, b, "partnership", td.id, term, td.confidence))
+            out.append(Trigger(a, b, "partnership", trigger_def.id, term, trigger_def.confidence))
         else:
             if mountain or phone:
                 continue  # a mountain's summit; leaders on the phone
-            if td.needs_leaders and not leader:
+            if trigger_def.needs_leaders and not leader:
                 continue
-            if td.needs_leaders and any(o.end <= a for o in officials):
+            if trigger_def.needs_leaders and any(o.end <= a for o in officials):
                 continue  # ministers, envoys and officials meeting (even a president) is not a summit
-            if td.verb and not meet_ok(doc, b, s, ms):
+            if trigger_def.verb and not meet_ok(doc, b, s, ms):
                 continue
-            if td.id == "S-MEETING" and P.meeting_of.match(text[b:b + 40]):
+            if trigger_def.id == "S-MEETING" and P.meeting_of.match(text[b:b + 40]):
                 continue
-            if text[a].isupper() and td.id == "S-SUMMIT":
+            if text[a].isupper() and trigger_def.id == "S-SUMMIT":
                 end = a
-                prev = _RX_PREV_CAP2.search(text[max(s.start, end - 40):end])
+                prev = _CAPITALISED_WORD_WITH_APOSTROPHE_BEFORE.search(text[max(s.start, end - 40):end])
                 if prev and P.leaders_word.fullmatch(prev.group(1)):
                     # "the JEF Leaders' Summit": the name before "Leaders'" says whose summit it is
                     end -= len(prev.group(0))
-                    prev = _RX_PREV_CAP2.search(text[max(s.start, end - 40):end])
+                    prev = _CAPITALISED_WORD_WITH_APOSTROPHE_BEFORE.search(text[max(s.start, end - 40):end])
                 if prev and end - len(prev.group(0)) > s.start:
                     pa = end - len(prev.group(0))
                     if not any(m.start <= pa < m.end and m.role in ("actor", "location", "placeonly") for m in ms):
@@ -105,11 +109,11 @@ def find_triggers(doc: Document, i: int, s: Sentence, ms: list[Mention], cues: l
                         continue
             if conference and not leader:
                 continue
-            out.append(Trigger(a, b, "summit", td.id, term, td.confidence))
+            out.append(Trigger(a, b, "summit", trigger_def.id, term, trigger_def.confidence))
     kept = {t.start for t in out}
     dropped = [a for a, b, c in tc if a not in kept and not any(x <= a < y for x, y in actor_spans)]
     if has_it and not any(t.type == "partnership" for t in out):
-        st = next(c for c in cues if c.cat == "ST" and R.statuses[c.payload].type == "partnership")
+        st = next(c for c in cues if c.cat == "status" and R.statuses[c.payload].type == "partnership")
         out.append(Trigger(st.start, st.end, "partnership", "P-PRONOUN", low[st.start:st.end], 0.6, pseudo="pronoun"))
         out.sort(key=lambda t: t.start)
     return out, dropped
@@ -145,8 +149,8 @@ def conference_check(doc: Document, s: Sentence, ms: list[Mention], trig_cues: l
     """A capitalised "X Summit" in a headline or untriggered sentence that is not a place or party
     names a conference: the document's bare "the summit" then refers to no earlier summit."""
     for c in trig_cues:
-        if c.cat == "S" and doc.text[c.start].isupper():
-            prev = _RX_PREV_CAP.search(doc.text[s.start:c.start])
+        if c.cat == "summit" and doc.text[c.start].isupper():
+            prev = _CAPITALISED_WORD_BEFORE.search(doc.text[s.start:c.start])
             if prev and not any(m.start <= c.start - 1 and m.end >= c.start - len(prev.group(1)) - 1 and m.role in ("actor", "location", "placeonly") for m in ms):
                 doc.conference_summit = True
 
@@ -156,9 +160,9 @@ def conference_check(doc: Document, s: Sentence, ms: list[Mention], trig_cues: l
 def _has_defence(cues: list[Cue], lo: int = 0, hi: int | None = None) -> bool:
     """A defence cue among ``cues`` (within [lo, hi) when given) that is not inside a non-defence
     phrase ("energy security")."""
-    nd = [(c.start, c.end) for c in cues if c.cat == "NOTDEF"]
+    nd = [(c.start, c.end) for c in cues if c.cat == "not_defence"]
     for c in cues:
-        if (c.cat == "DEF" and lo <= c.start and (hi is None or c.end <= hi)
+        if (c.cat == "defence" and lo <= c.start and (hi is None or c.end <= hi)
                 and not any(a <= c.start and c.end <= b for a, b in nd)):
             return True
     return False

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from .pubdate import PubDate
-from .rules import RuleSet
+from .rules import CueCategory, RuleSet
 from .sentences import Sentence
 
 __all__ = ["Mention", "Cue", "Trigger", "Candidate", "Document", "new_document", "safe_lower", "set_layout", "Segment",
@@ -42,8 +42,8 @@ class Mention:
 class Cue:
     start: int
     end: int
-    cat: str
-    payload: str
+    cat: CueCategory  # what kind of word (extractors.rules.CueCategory)
+    payload: str  # the trigger or status id, or the data list the word comes from
 
 
 @dataclass(slots=True)

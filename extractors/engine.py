@@ -22,7 +22,7 @@ from typing import TypeAlias
 
 from .attributes import mark_announcements
 from .candidates import build
-from .clauses import TRIGGERISH, conference_check, find_triggers, seg_of, segments
+from .clauses import EVENT_CUE_CATEGORIES, conference_check, find_triggers, seg_of, segments
 from .dates import DateMention, find_dates
 from .document import Document, Mention, new_document, set_layout
 from .mentions import actor_mentions, find_cues, light_note, note_mentions, place_in_sentences, resolve_mentions
@@ -76,7 +76,7 @@ def _run(doc: Document) -> list[Event]:
     doc.cues = find_cues(doc)
     # No trigger cue anywhere (partnership, summit or a status word for "It was
     # extended"): nothing can be extracted, so skip sentence analysis altogether.
-    if not any(c.cat in TRIGGERISH for c in doc.cues):
+    if not any(c.cat in EVENT_CUE_CATEGORIES for c in doc.cues):
         return []
     sents = split_sentences(doc.text)
     if not sents:
@@ -100,15 +100,15 @@ def _sentence(doc: Document, i: int, s: Sentence, headline: bool) -> None:
     leader = None
     trig_defs = R.triggers
     for c in cues:
-        if c.cat == "P" or (c.cat == "ST" and text[s.start:s.start + 3] in ("It ", "it ")):
+        if c.cat == "partnership" or (c.cat == "status" and text[s.start:s.start + 3] in ("It ", "it ")):
             has_trig = True
             break
-        if c.cat == "S":
+        if c.cat == "summit":
             if not trig_defs[c.payload].needs_leaders:
                 has_trig = True
                 break
             if leader is None:
-                leader = any(x.cat == "LEAD" for x in cues) or any(
+                leader = any(x.cat == "leaders" for x in cues) or any(
                     e.kind == "person" and e.extra == "head" for m in doc.sent_mentions[i] for e in m.entries)
             if leader:
                 has_trig = True
@@ -117,17 +117,17 @@ def _sentence(doc: Document, i: int, s: Sentence, headline: bool) -> None:
         light_note(doc, i)
         return
     ms = resolve_mentions(doc, i, s)
-    trig_cues = [c for c in cues if c.cat in ("P", "S")]
+    trig_cues = [c for c in cues if c.cat in ("partnership", "summit")]
     has_it = bool(R.patterns.it_start.match(text[s.start:s.start + 4])) and any(
-        c.cat == "ST" and R.statuses[c.payload].type == "partnership"
+        c.cat == "status" and R.statuses[c.payload].type == "partnership"
         and R.statuses[c.payload].status in ("signed", "extended", "suspended", "cancelled") for c in cues)
     if headline or not (trig_cues or has_it):
         note_mentions(doc, ms)
-        if any(c.cat == "S" for c in trig_cues) and R.patterns.named_summit.search(text[s.start:s.end]):
+        if any(c.cat == "summit" for c in trig_cues) and R.patterns.named_summit.search(text[s.start:s.end]):
             conference_check(doc, s, ms, trig_cues)
         return
     cats = {c.cat for c in cues}
-    if "DENY" in cats or "HYPO" in cats:
+    if "denial" in cats or "hypothetical" in cats:
         note_mentions(doc, ms)
         return
     triggers, dropped = find_triggers(doc, i, s, ms, cues, trig_cues, has_it)

@@ -136,8 +136,8 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[ActorHit]:
     R = doc.rules
     P = R.patterns
     text = doc.text
-    desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
-    suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
+    desc_pos = [c.start for c in cues if c.cat == "firm_descriptor"]
+    suf_end = [c.end for c in cues if c.cat == "firm_suffix" and text[c.start:c.start + 1].isupper()]
     owned = "'s " in text or "’s " in text  # both owner patterns need a possessive
     if not desc_pos and not suf_end and not owned:
         return []
@@ -232,7 +232,7 @@ def place_in_sentences(doc: Document, mentions: list[tuple]) -> set[int]:
         i = bisect.bisect_right(starts, c.start) - 1
         if i >= 0 and c.end <= sents[i].end:
             doc.sent_cues[i].append(c)
-            if c.cat == "P" or c.cat == "S" or (c.cat == "ST" and text[sents[i].start:sents[i].start + 3] in ("It ", "it ")):
+            if c.cat == "partnership" or c.cat == "summit" or (c.cat == "status" and text[sents[i].start:sents[i].start + 3] in ("It ", "it ")):
                 trig_sents.add(i)
     return trig_sents
 

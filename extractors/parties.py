@@ -270,7 +270,7 @@ def settle_parties(doc: Document, i: int, s: Sentence, t: Trigger, party_set: fr
     if t.type == "partnership":
         ps = expand(doc, ps)  # the AUKUS pact is its members'; the Quad's summit is the Quad's
         if any(R.actor_kind.get(p) == "bloc" for p in ps) and any(
-                c.cat == "ACCESSION" for c in doc.sent_cues[i]):
+                c.cat == "accession" for c in doc.sent_cues[i]):
             return None  # joining, membership of or leaving a bloc is not a partnership with it
     if t.type == "summit" and len(ps) == 1 and R.actor_kind.get(next(iter(ps))) == "bloc":
         pass  # a bloc's own summit

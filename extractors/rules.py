@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import ahocorasick
 
@@ -38,6 +38,20 @@ SOURCE_EXCLUDED = frozenset({"eval.py", "scoring.py"})
 ENGINE_TRIGGER_IDS = ("S-MEETING", "S-MET", "S-SUMMIT", "S-VISIT")
 #: rule ids the engine makes itself (not trigger groups of the data)
 SYNTHETIC_RULE_IDS = ("P-PRONOUN",)
+
+#: what kind of word a cue is (``Cue.cat``): a partnership or summit trigger word (payload: the trigger
+#: id), a status word (payload: the status id), or a word of the triggers.toml context, filters or
+#: coref list the category is named after
+CueCategory: TypeAlias = Literal["partnership", "summit", "status",
+                                 "defence", "not_defence", "leaders", "mountain", "conference", "phone", "officials",
+                                 "accession", "purchase", "sector_negative", "denial", "hypothetical",
+                                 "firm_descriptor", "firm_suffix"]
+TriggerType: TypeAlias = Literal["partnership", "summit"]
+#: the triggers.toml.context lists whose words are cues (each its own category)
+CONTEXT_CUE_CATEGORIES: tuple[CueCategory, ...] = ("defence", "not_defence", "leaders", "mountain", "conference", "phone",
+                                                   "officials", "accession")
+#: the triggers.toml.filters lists whose words are cues (each its own category)
+FILTER_CUE_CATEGORIES: tuple[CueCategory, ...] = ("purchase", "sector_negative", "denial", "hypothetical")
 
 PARTNERSHIP_STATUSES = {"planned", "negotiating", "signed", "extended", "suspended", "cancelled"}
 SUMMIT_STATUSES = {"planned", "held", "cancelled"}
@@ -658,9 +672,9 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                             "context": (dict, True), "filters": (dict, True), "status": (list, True),
                             "coref": (dict, True)}, "triggers.toml")
     _check_table(triggers["meta"], meta_schema, "triggers.toml.meta")
-    cues: dict[str, list[tuple[str, str]]] = {}
+    cues: dict[str, list[tuple[CueCategory, str]]] = {}
 
-    def add_cue(term: str, cat: str, payload: str, where: str) -> None:
+    def add_cue(term: str, cat: CueCategory, payload: str, where: str) -> None:
         t = term.lower().replace("’", "'")
         for v in {t, t.replace("'", "’")}:
             lst = cues.setdefault(v, [])
@@ -668,6 +682,7 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                 lst.append((cat, payload))
 
     trig_defs: dict[str, TriggerDef] = {}
+    kind: TriggerType
     for kind in ("partnership", "summit"):
         if not triggers[kind]:
             raise RuleDataError("E105", f"no {kind} trigger groups", f"triggers.toml.{kind}")
@@ -683,24 +698,22 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                                             t.get("verb", False), t.get("firms", False), t.get("needs_defence_np", False),
                                             t.get("needs_defence_sentence", False))
             for term in _check_strings(t["terms"], where + ".terms"):
-                add_cue(term, "P" if kind == "partnership" else "S", t["id"], where)
+                add_cue(term, kind, t["id"], where)
 
     ctx = _check_table(triggers["context"], {"defence": (list, True), "not_defence": (list, True), "leaders": (list, True),
                                               "mountain": (list, True), "conference": (list, True),
                                               "phone": (list, True), "officials": (list, True),
                                               "accession": (list, True)}, "triggers.toml.context")
-    for key, cat in (("defence", "DEF"), ("not_defence", "NOTDEF"), ("leaders", "LEAD"), ("mountain", "MOUNT"),
-                     ("conference", "CONF"), ("phone", "PHONE"), ("officials", "OFFICIAL"),
-                     ("accession", "ACCESSION")):
+    for key in CONTEXT_CUE_CATEGORIES:
         for term in _check_strings(ctx[key], f"triggers.toml.context.{key}"):
-            add_cue(term, cat, key, "triggers.toml.context")
+            add_cue(term, key, key, "triggers.toml.context")
 
     flt = _check_table(triggers["filters"], {"np_negative": (list, True), "purchase": (list, True), "sector_negative": (list, True),
                                               "denial": (list, True), "hypothetical": (list, True), "negation": (list, True),
                                               "report_verbs": (list, True)}, "triggers.toml.filters")
-    for key, cat in (("purchase", "BUY"), ("sector_negative", "SECTOR"), ("denial", "DENY"), ("hypothetical", "HYPO")):
+    for key in FILTER_CUE_CATEGORIES:
         for term in _check_strings(flt[key], f"triggers.toml.filters.{key}"):
-            add_cue(term, cat, key, "triggers.toml.filters")
+            add_cue(term, key, key, "triggers.toml.filters")
     np_negative = frozenset(x.lower() for x in _check_strings(flt["np_negative"], "triggers.toml.filters.np_negative"))
     negation = frozenset(x.lower() for x in _check_strings(flt["negation"], "triggers.toml.filters.negation"))
     report_verbs = _check_strings(flt["report_verbs"], "triggers.toml.filters.report_verbs")
@@ -719,7 +732,7 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
             raise RuleDataError("E107", f"status {s['status']!r} not allowed for {s['type']} (allowed: {sorted(allowed)})", where + ".status")
         status_defs[s["id"]] = StatusDef(s["id"], s["type"], s["status"], s["rank"])
         for term in _check_strings(s["terms"], where + ".terms"):
-            add_cue(term, "ST", s["id"], where)
+            add_cue(term, "status", s["id"], where)
 
     co = _check_table(triggers["coref"], {"pair_nouns": (list, True), "firm_nouns": (list, True), "firm_descriptors": (list, True),
                                            "firm_suffixes": (list, True), "legal_forms": (list, True)}, "triggers.toml.coref")
@@ -730,9 +743,9 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     legal_forms = _check_strings(co["legal_forms"], "triggers.toml.coref.legal_forms")
 
     for d in firm_descriptors:
-        add_cue(d, "FIRMD", "descriptor", "triggers.toml.coref.firm_descriptors")
+        add_cue(d, "firm_descriptor", "descriptor", "triggers.toml.coref.firm_descriptors")
     for sfx in firm_suffixes:
-        add_cue(sfx, "FIRMS", "suffix", "triggers.toml.coref.firm_suffixes")
+        add_cue(sfx, "firm_suffix", "suffix", "triggers.toml.coref.firm_suffixes")
 
     cue_ac = ahocorasick.Automaton()
     for term, payload in cues.items():
