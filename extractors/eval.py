@@ -170,8 +170,8 @@ def format_summary(results: dict[str, EvalResult], label_width: int = 12) -> str
         o = rep.overall
         gold = sum(len(d.get("events", [])) for d in r.docs)
 
-        def acc(a: str, rep=rep) -> str:  # bound now: called within this iteration
-            v = rep.accuracy(a)
+        def acc(attr: str, rep=rep) -> str:  # bound now: called within this iteration
+            v = rep.accuracy(attr)
             return "  -  " if v is None else f"{v:.3f}"
 
         lines.append(f"{name[:label_width]:<{label_width}} {len(r.docs):4d} {gold:4d} {o.precision:5.3f} {o.recall:5.3f} "

@@ -44,8 +44,8 @@ class FilterModel:
         return 1.0 / (1.0 + math.exp(-max(-35.0, min(35.0, z))))
 
 
-def _tokens(s: str) -> set[str]:
-    return set(_TOKEN.findall(s.lower()))
+def _tokens(text: str) -> set[str]:
+    return set(_TOKEN.findall(text.lower()))
 
 
 def features(ev: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> dict[str, float]:

@@ -125,9 +125,9 @@ def actor_mentions(doc: Document) -> list[tuple]:
     return [(a, b, val[0], val[1]) for a, b, val in longest(raw)]
 
 
-def _known_surface(doc: Document, s: str) -> bool:
+def _known_surface(doc: Document, surface: str) -> bool:
     R = doc.rules
-    return R.actor_ac.exists(s) or s.lower() in R.months or s.lower() in R.weekdays
+    return R.actor_ac.exists(surface) or surface.lower() in R.months or surface.lower() in R.weekdays
 
 
 def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[ActorHit]:
@@ -146,15 +146,15 @@ def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[ActorHit]:
     out: list[ActorHit] = []
     names: dict[str, str] = {}
 
-    def candidates(k):
-        if k == 0:
+    def candidates(pattern_idx):
+        if pattern_idx == 0:
             for p in desc_pos:
                 m = rx[0].match(text, p)
                 if m:
                     yield m
-        elif k >= 2:
+        elif pattern_idx >= 2:
             if owned:
-                yield from rx[k].finditer(text)
+                yield from rx[pattern_idx].finditer(text)
         else:
             for e in suf_end:
                 m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
@@ -239,18 +239,18 @@ def place_in_sentences(doc: Document, mentions: list[tuple]) -> set[int]:
 
 # --------------------------------------------------------------------------- roles
 
-def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
-    """The role of each mention of sentence i (blockers and unresolved coreferences dropped)."""
+def resolve_mentions(doc: Document, sent_idx: int, sent: Sentence) -> list[Mention]:
+    """The role of each mention of sentence ``sent_idx`` (blockers and unresolved coreferences dropped)."""
     R = doc.rules
     P = R.patterns
     text = doc.text
     out = []
-    ms = doc.sent_mentions[i][:MAX_ACTORS_PER_SENTENCE]
-    fm = P.fronted.match(text, s.start, s.end)
+    ms = doc.sent_mentions[sent_idx][:MAX_ACTORS_PER_SENTENCE]
+    fm = P.fronted.match(text, sent.start, sent.end)
     fronted_end = fm.end() if fm else -1
     for m in ms:
-        before = text[max(s.start, m.start - 40):m.start]
-        after = text[m.end:min(s.end, m.end + 40)]
+        before = text[max(sent.start, m.start - 40):m.start]
+        after = text[m.end:min(sent.end, m.end + 40)]
         entries = m.entries
         if any(e.kind == "blocker" for e in entries):
             continue
@@ -342,8 +342,8 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         out.append(m)
     # an owner describing a firm named before it: "Romarm, Romania's state-owned ... company"
     for m in out:
-        if m.role == "actor" and m.kind == "country" and P.owner_desc_after.match(text, m.end, s.end) \
-                and P.owner_desc_before.search(text[max(s.start, m.start - 40):m.start]):
+        if m.role == "actor" and m.kind == "country" and P.owner_desc_after.match(text, m.end, sent.end) \
+                and P.owner_desc_before.search(text[max(sent.start, m.start - 40):m.start]):
             m.role = "firmmod"
     # nationality modifiers of firms: "Italy's Leonardo", "Turkish drone maker Kartal"
     for k, m in enumerate(out):
@@ -383,12 +383,12 @@ def note_mentions(doc: Document, ms: list[Mention]) -> None:
             doc.firms_seen.append((m.end, m.actor))
 
 
-def light_note(doc: Document, i: int) -> None:
+def light_note(doc: Document, sent_idx: int) -> None:
     """Salience bookkeeping for a sentence without triggers (no clause analysis needed)."""
     text = doc.text
     sal = doc.salience
     kinds = doc.rules.actor_kind
-    for m in doc.sent_mentions[i]:
+    for m in doc.sent_mentions[sent_idx]:
         if type(m) is tuple:
             m_start, m_end, _, m_entries = m
         else:

@@ -59,8 +59,8 @@ SUMMIT_STATUSES = {"planned", "held", "cancelled"}
 
 # --------------------------------------------------------------------------- schema helpers
 
-def _type_name(t: Any) -> str:
-    return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(t, str(t))
+def _type_name(value_type: Any) -> str:
+    return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(value_type, str(value_type))
 
 
 def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> dict:
@@ -87,8 +87,8 @@ def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> d
     return obj
 
 
-def _is_word_char(c: str) -> bool:
-    return c.isalnum() or c == "_"
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _scan_automaton(cue_ac: Any, actor_ac: Any) -> Any:
@@ -178,9 +178,9 @@ def version_of(data: Iterable[tuple[str, bytes | None]], sources: Iterable[tuple
     return "rules-" + h.hexdigest()[:12]
 
 
-def _read_or_none(p: Path) -> bytes | None:
+def _read_or_none(path: Path) -> bytes | None:
     try:
-        return p.read_bytes()
+        return path.read_bytes()
     except OSError:
         return None
 
@@ -359,15 +359,15 @@ class RuleSet:
         return self.alias_to_canonical.get(key, name.strip())
 
 
-def _fold(s: str) -> str:
+def _fold(name: str) -> str:
     import unicodedata
 
-    s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    s = s.replace("’", "'").casefold().strip()
-    if s.startswith("the "):
-        s = s[4:]
-    return re.sub(r"\s+", " ", s)
+    name = unicodedata.normalize("NFKD", name)
+    name = "".join(c for c in name if not unicodedata.combining(c))
+    name = name.replace("’", "'").casefold().strip()
+    if name.startswith("the "):
+        name = name[4:]
+    return re.sub(r"\s+", " ", name)
 
 
 def _variants(surface: str) -> set[str]:
@@ -433,14 +433,14 @@ def _load_patterns(path: Path, lists: dict[str, list[str]]) -> Patterns:
     seen: set[str] = set()
     values: dict[str, Any] = {}
 
-    def check_id(i: str, known: tuple[str, ...], where: str) -> None:
-        if not i.strip():
+    def check_id(ident: str, known: tuple[str, ...], where: str) -> None:
+        if not ident.strip():
             raise RuleDataError("E107", "empty id", where)
-        if i in seen:
-            raise RuleDataError("E106", f"duplicate id {i!r}", where)
-        if i not in known:
-            raise RuleDataError("E102", f"unknown id {i!r}: the engine does not use it", where)
-        seen.add(i)
+        if ident in seen:
+            raise RuleDataError("E106", f"duplicate id {ident!r}", where)
+        if ident not in known:
+            raise RuleDataError("E102", f"unknown id {ident!r}: the engine does not use it", where)
+        seen.add(ident)
 
     for n, p in enumerate(doc["pattern"]):
         where = f"{name}.pattern[{n}]"
@@ -457,10 +457,10 @@ def _load_patterns(path: Path, lists: dict[str, list[str]]) -> Patterns:
                 raise RuleDataError("E104", f"piece {k} must be a non-empty string", where + ".pattern")
         source = "".join(pieces)  # pieces are concatenated as they are (not stripped)
 
-        def fill(m: re.Match, where: str = where) -> str:
-            lst = lists.get(m.group(1))
+        def fill(match: re.Match, where: str = where) -> str:
+            lst = lists.get(match.group(1))
             if lst is None:
-                raise RuleDataError("E111", f"<<{m.group(1)}>> names no rule list (known: {', '.join(sorted(lists))})",
+                raise RuleDataError("E111", f"<<{match.group(1)}>> names no rule list (known: {', '.join(sorted(lists))})",
                                     where + ".pattern")
             return _alternation(lst)
 
@@ -582,12 +582,12 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     bloc_coref: dict[str, list[str]] = {}
     ids: set[str] = set()
 
-    def check_id(i: str, where: str) -> None:
-        if not i.strip():
+    def check_id(ident: str, where: str) -> None:
+        if not ident.strip():
             raise RuleDataError("E107", "empty id", where)
-        if i in ids:
-            raise RuleDataError("E106", f"duplicate id {i!r}", where)
-        ids.add(i)
+        if ident in ids:
+            raise RuleDataError("E106", f"duplicate id {ident!r}", where)
+        ids.add(ident)
 
     for n, b in enumerate(actors["bloc"]):
         where = f"actors.toml.bloc[{n}]"
