@@ -69,19 +69,19 @@ def pick_date(zone_dates: list[tuple[DateMention, bool]], trigger: Trigger, stat
     return plain[-1]
 
 
-def location(doc: Document, trigger: Trigger, ms: list[Mention], zone_start: int, zone_end: int, segs: list[Segment], mod_places: list[Mention],
+def location(doc: Document, trigger: Trigger, mentions: list[Mention], zone_start: int, zone_end: int, segs: list[Segment], mod_places: list[Mention],
              hosts: set[str], zone_status_cues: list[Cue]) -> str | None:
     """Where the event happens; a building stands for its city ("the White House": Washington)."""
-    loc = _location(doc, trigger, ms, zone_start, zone_end, segs, mod_places, hosts, zone_status_cues)
+    loc = _location(doc, trigger, mentions, zone_start, zone_end, segs, mod_places, hosts, zone_status_cues)
     return doc.rules.venue_city.get(loc, loc) if loc else loc
 
 
-def _location(doc: Document, trigger: Trigger, ms: list[Mention], zone_start: int, zone_end: int, segs: list[Segment], mod_places: list[Mention],
+def _location(doc: Document, trigger: Trigger, mentions: list[Mention], zone_start: int, zone_end: int, segs: list[Segment], mod_places: list[Mention],
               hosts: set[str], zone_status_cues: list[Cue]) -> str | None:
     text = doc.text
     if mod_places:
         return mod_places[0].place or mod_places[0].surface
-    locs = [m for m in ms if m.role == "location" or (trigger.type == "summit" and m.role == "toplace")]
+    locs = [m for m in mentions if m.role == "location" or (trigger.type == "summit" and m.role == "toplace")]
     if trigger.type == "partnership":
         # a pact's place is where it is signed: near the trigger or right after a signing verb
         anchors = [trigger.end] + [c.end for c in zone_status_cues]

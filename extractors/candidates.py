@@ -18,13 +18,13 @@ from .sentences import Sentence
 __all__ = ["build"]
 
 
-def build(doc: Document, sent_idx: int, sent: Sentence, ms: list[Mention], cues: list[Cue], triggers: list[Trigger],
+def build(doc: Document, sent_idx: int, sent: Sentence, mentions: list[Mention], cues: list[Cue], triggers: list[Trigger],
           dropped: list[int], segs: list[Segment], dates: list[tuple[DateMention, bool]]) -> list[Candidate]:
     P = doc.rules.patterns
     text = doc.text
-    actors = [m for m in ms if m.role == "actor"]
+    actors = [m for m in mentions if m.role == "actor"]
     # segment membership
-    for m in ms:
+    for m in mentions:
         m.claimed = -1
     seg_trigs = seg_triggers(triggers)
     zone_of = zones(triggers, segs, seg_trigs, dropped)
@@ -79,7 +79,7 @@ def build(doc: Document, sent_idx: int, sent: Sentence, ms: list[Mention], cues:
             # "signed security agreements in 1995 and 2006": one pact a year, same parties
             sets = [(sets[0][0], y, sets[0][2] + "+years") for y in years]
         for party_set, dpick, strat in sets:
-            settled = settle_parties(doc, sent_idx, sent, t, party_set, strat, plan, cl.pair_n, ms, segs, segs_in, cands)
+            settled = settle_parties(doc, sent_idx, sent, t, party_set, strat, plan, cl.pair_n, mentions, segs, segs_in, cands)
             if settled is None:
                 continue
             ps, strat, explicit, conf_pen = settled
@@ -97,7 +97,7 @@ def build(doc: Document, sent_idx: int, sent: Sentence, ms: list[Mention], cues:
             # location
             loc = None
             if t.rule != "S-VISIT" and not any(is_firm(doc, p) for p in ps):  # a state visit spans a country
-                loc = location(doc, t, ms, ext_a, ext_b, segs, plan.mod_places, plan.hosts, zone_status_cues)
+                loc = location(doc, t, mentions, ext_a, ext_b, segs, plan.mod_places, plan.hosts, zone_status_cues)
             conf = t.conf + (0.05 if defence(doc, sent_idx) else 0) - conf_pen - (0.1 if st is None else 0) - (0.05 if date is None else 0)
             cands.append(Candidate(
                 type=t.type, parties=frozenset(ps), status=st, date=date, date_text=date_text, location=loc,
@@ -123,12 +123,12 @@ def _without_attendees(doc: Document, sent: Sentence, cands: list[Candidate]) ->
                                      and not c.sidelines)]
 
 
-def _future_of(doc: Document, st: str | None, fut: bool | None, ext_a: int, sent: Sentence, trigger: Trigger, mention: DateMention) -> bool | None:
+def _future_of(doc: Document, status_word: str | None, is_future: bool | None, ext_a: int, sent: Sentence, trigger: Trigger, mention: DateMention) -> bool | None:
     """With no word of its state, a bare date resolves forward only on a future cue before the end
     of the trigger and the date ("will meet ... on Friday"), not on one in a later clause ("closed
     out the summit on Wednesday, after members committed to ... over the next decade")."""
-    if st is not None or not fut:
-        return fut
+    if status_word is not None or not is_future:
+        return is_future
     end = max(trigger.end, mention.end)
     return future(doc, None, ext_a, end) or future(doc, None, sent.start, end)
 

@@ -33,14 +33,14 @@ _CAPITALISED_WORD_WITH_APOSTROPHE_BEFORE = re.compile(r"([A-Z][\w'’-]*)\s+$")
 
 # --------------------------------------------------------------------------- triggers
 
-def find_triggers(doc: Document, sent_idx: int, sent: Sentence, ms: list[Mention], cues: list[Cue], trig_cues: list[Cue],
+def find_triggers(doc: Document, sent_idx: int, sent: Sentence, mentions: list[Mention], cues: list[Cue], trig_cues: list[Cue],
                   has_it: bool) -> tuple[list[Trigger], list[int]]:
     """The triggers of sentence ``sent_idx`` that stand, and the start offsets of the trigger cues that were
     dropped (outside names): a dropped cue still ends the zone of the trigger before it."""
     R, text, low = doc.rules, doc.text, doc.lower
     P = R.patterns
     cats = {c.cat for c in cues}
-    leader = "leaders" in cats or any(m.head for m in ms if m.role == "actor")
+    leader = "leaders" in cats or any(m.head for m in mentions if m.role == "actor")
     mountain = "mountain" in cats
     conference = "conference" in cats
     phone = "phone" in cats
@@ -91,7 +91,7 @@ def find_triggers(doc: Document, sent_idx: int, sent: Sentence, ms: list[Mention
                 continue
             if trigger_def.needs_leaders and any(o.end <= a for o in officials):
                 continue  # ministers, envoys and officials meeting (even a president) is not a summit
-            if trigger_def.verb and not meet_ok(doc, b, sent, ms):
+            if trigger_def.verb and not meet_ok(doc, b, sent, mentions):
                 continue
             if trigger_def.id == "S-MEETING" and P.meeting_of.match(text[b:b + 40]):
                 continue
@@ -104,7 +104,7 @@ def find_triggers(doc: Document, sent_idx: int, sent: Sentence, ms: list[Mention
                     prev = _CAPITALISED_WORD_WITH_APOSTROPHE_BEFORE.search(text[max(sent.start, end - 40):end])
                 if prev and end - len(prev.group(0)) > sent.start:
                     pa = end - len(prev.group(0))
-                    if not any(m.start <= pa < m.end and m.role in ("actor", "location", "placeonly") for m in ms):
+                    if not any(m.start <= pa < m.end and m.role in ("actor", "location", "placeonly") for m in mentions):
                         doc.conference_summit = True
                         continue
             if conference and not leader:
@@ -126,14 +126,14 @@ def _phrases(words: frozenset) -> tuple[str, ...]:
     return tuple(n for n in words if " " in n)
 
 
-def meet_ok(doc: Document, trigger_end: int, sent: Sentence, ms: list[Mention]) -> bool:
+def meet_ok(doc: Document, trigger_end: int, sent: Sentence, mentions: list[Mention]) -> bool:
     """'met Zelensky', 'meet in Abuja', 'met on Wednesday' — not 'meet spending targets'."""
     P = doc.rules.patterns
     rest = doc.text[trigger_end:min(sent.end, trigger_end + 60)]
     if not rest.strip() or rest.lstrip()[:1] in ".,;:)!?":
         return True
     nxt = trigger_end + (len(rest) - len(rest.lstrip()))
-    if any(m.start == nxt and m.role in ("actor", "location", "toplace") for m in ms):
+    if any(m.start == nxt and m.role in ("actor", "location", "toplace") for m in mentions):
         return True
     w = WORD.findall(rest[:30].lower())
     if not w:
@@ -145,13 +145,13 @@ def meet_ok(doc: Document, trigger_end: int, sent: Sentence, ms: list[Mention]) 
     return w[0] in P.meet_next
 
 
-def conference_check(doc: Document, sent: Sentence, ms: list[Mention], trig_cues: list[Cue]) -> None:
+def conference_check(doc: Document, sent: Sentence, mentions: list[Mention], trig_cues: list[Cue]) -> None:
     """A capitalised "X Summit" in a headline or untriggered sentence that is not a place or party
     names a conference: the document's bare "the summit" then refers to no earlier summit."""
     for c in trig_cues:
         if c.cat == "summit" and doc.text[c.start].isupper():
             prev = _CAPITALISED_WORD_BEFORE.search(doc.text[sent.start:c.start])
-            if prev and not any(m.start <= c.start - 1 and m.end >= c.start - len(prev.group(1)) - 1 and m.role in ("actor", "location", "placeonly") for m in ms):
+            if prev and not any(m.start <= c.start - 1 and m.end >= c.start - len(prev.group(1)) - 1 and m.role in ("actor", "location", "placeonly") for m in mentions):
                 doc.conference_summit = True
 
 

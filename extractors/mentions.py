@@ -369,9 +369,9 @@ def resolve_bloc_coref(doc: Document, phrase: str, pos: int) -> str | None:
 
 # --------------------------------------------------------------------------- salience
 
-def note_mentions(doc: Document, ms: list[Mention]) -> None:
+def note_mentions(doc: Document, mentions: list[Mention]) -> None:
     sal = doc.salience
-    for m in ms:
+    for m in mentions:
         if m.role != "actor":
             continue
         rec = sal.setdefault(m.actor, [0, 0])

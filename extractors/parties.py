@@ -120,13 +120,13 @@ def claims(doc: Document, trig_idx: int, trigger: Trigger, actors: list[Mention]
 # --------------------------------------------------------------------------- strategy
 
 def plan_parties(doc: Document, sent_idx: int, sent: Sentence, trigger: Trigger, triggers: list[Trigger], actors: list[Mention],
-                 cl: Claims, ext_a: int, ext_b: int, seg_a: int, zone_dates: list[tuple[DateMention, bool]],
+                 trigger_claims: Claims, ext_a: int, ext_b: int, seg_a: int, zone_dates: list[tuple[DateMention, bool]],
                  date_pick: DateMention | None, status: str | None, cands: list[Candidate]) -> PartyPlan:
     """Subject, tail and claims of ``trigger`` turned into party sets."""
     R = doc.rules
     P = R.patterns
     text = doc.text
-    mods, groups, between, pair_n = cl.mods, cl.groups, cl.between, cl.pair_n
+    mods, groups, between, pair_n = trigger_claims.mods, trigger_claims.groups, trigger_claims.between, trigger_claims.pair_n
     subj_a = min(ext_a, seg_a)
     subj = [m for m in actors if subj_a <= m.start < trigger.start and m.claimed == -1]
     prev = max((x for x in triggers if x.end <= trigger.start and x.type == trigger.type), key=lambda x: x.end, default=None)
@@ -247,7 +247,7 @@ def _has_punct(gap: str) -> bool:
 
 
 def settle_parties(doc: Document, sent_idx: int, sent: Sentence, trigger: Trigger, party_set: frozenset[str], strat: str, plan: PartyPlan,
-                   pair_n: int, ms: list[Mention], segs: list[Segment], segs_in: list[int],
+                   pair_n: int, mentions: list[Mention], segs: list[Segment], segs_in: list[int],
                    cands: list[Candidate]) -> tuple[set[str], str, int, float] | None:
     """One party set made final: venue hosts out, pair phrases and coreference, bloc expansion,
     completion of a single party, the firm filter. Returns (parties, strategy, explicit count,
@@ -275,7 +275,7 @@ def settle_parties(doc: Document, sent_idx: int, sent: Sentence, trigger: Trigge
     if trigger.type == "summit" and len(ps) == 1 and R.actor_kind.get(next(iter(ps))) == "bloc":
         pass  # a bloc's own summit
     elif len(ps) == 1:
-        allowed = [m for m in ms if any(segs[j][0] <= m.start < segs[j][1] and (segs[j][2] != "sub" or j in segs_in) for j in range(len(segs)))]
+        allowed = [m for m in mentions if any(segs[j][0] <= m.start < segs[j][1] and (segs[j][2] != "sub" or j in segs_in) for j in range(len(segs)))]
         comp = complete(doc, next(iter(ps)), sent_idx, trigger, allowed, pair_n)
         if not comp:
             return None
@@ -349,10 +349,10 @@ def bloc_owners(doc: Document, sent: Sentence, trigger: Trigger, actors: list[Me
     return set(owners)
 
 
-def expand(doc: Document, ps: set[str]) -> set[str]:
+def expand(doc: Document, parties: set[str]) -> set[str]:
     """A bloc with members (AUKUS, the Quad) stands for its members."""
     out: set[str] = set()
-    for p in ps:
+    for p in parties:
         mem = doc.rules.bloc_members.get(p)
         if mem:
             out |= set(mem)
@@ -361,16 +361,16 @@ def expand(doc: Document, ps: set[str]) -> set[str]:
     return out
 
 
-def firm_filter(doc: Document, ps: set[str], trigger: Trigger) -> set[str] | None:
+def firm_filter(doc: Document, parties: set[str], trigger: Trigger) -> set[str] | None:
     """Firms deal with firms, and with governments: two firms or more make a firms-only
     partnership; a firm and a government make one too ("Lithuania and Rheinmetall signed an
     MoU"). A summit is never a firm's: its firms are dropped."""
-    firms = {p for p in ps if is_firm(doc, p)}
+    firms = {p for p in parties if is_firm(doc, p)}
     if len(firms) >= 2:
         return firms if trigger.type == "partnership" else None
     if firms and trigger.type == "summit":
-        return ps - firms
-    return ps
+        return parties - firms
+    return parties
 
 
 def _opening_state(doc: Document, sent_idx: int) -> str | None:
@@ -386,12 +386,12 @@ def _opening_state(doc: Document, sent_idx: int) -> str | None:
     return None
 
 
-def pair_ref(doc: Document, size: int, explicit: set[str], typ: str | None = None) -> frozenset[str] | None:
+def pair_ref(doc: Document, size: int, explicit: set[str], event_type: str | None = None) -> frozenset[str] | None:
     """The parties of the latest event with ``size`` parties (sharing one with ``explicit`` if given)."""
     evs = doc.events
-    if typ:
+    if event_type:
         for e in reversed(evs):
-            if e.type == typ and len(e.parties) == size and (not explicit or explicit & e.parties):
+            if e.type == event_type and len(e.parties) == size and (not explicit or explicit & e.parties):
                 return e.parties
     for e in reversed(evs):
         if len(e.parties) == size and (not explicit or explicit & e.parties):
@@ -403,7 +403,7 @@ def pair_ref(doc: Document, size: int, explicit: set[str], typ: str | None = Non
     return None
 
 
-def complete(doc: Document, party: str | None, sent_idx: int, trigger: Trigger, ms: list[Mention], pair_n: int) -> str | None:
+def complete(doc: Document, party: str | None, sent_idx: int, trigger: Trigger, mentions: list[Mention], pair_n: int) -> str | None:
     """The counterpart of a single named party (or the subject of a bare list)."""
     R = doc.rules
     kinds = R.actor_kind
@@ -415,7 +415,7 @@ def complete(doc: Document, party: str | None, sent_idx: int, trigger: Trigger, 
                 return f
         return None
     # 1. other actors in the same sentence (outside subordinate clauses)
-    others = {m.actor for m in ms if m.role == "actor" and m.actor != party and kinds.get(m.actor) != "firm"}
+    others = {m.actor for m in mentions if m.role == "actor" and m.actor != party and kinds.get(m.actor) != "firm"}
     if party is not None and len(others) == 1:
         return next(iter(others))
     # 2./3. the most recent event with p

@@ -63,19 +63,19 @@ def _type_name(value_type: Any) -> str:
     return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(value_type, str(value_type))
 
 
-def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> dict:
+def _check_table(table: Any, schema: dict[str, tuple[Any, bool]], where: str) -> dict:
     """schema: key -> (type, required). Rejects unknown keys, missing keys and wrong types."""
-    if not isinstance(obj, dict):
-        raise RuleDataError("E104", f"expected a table, got {type(obj).__name__}", where)
-    for key in obj:
+    if not isinstance(table, dict):
+        raise RuleDataError("E104", f"expected a table, got {type(table).__name__}", where)
+    for key in table:
         if key not in schema:
             raise RuleDataError("E102", f"unknown key {key!r} (known: {', '.join(sorted(schema))})", f"{where}.{key}")
     for key, (typ, required) in schema.items():
-        if key not in obj:
+        if key not in table:
             if required:
                 raise RuleDataError("E103", f"missing required key {key!r}", where)
             continue
-        val = obj[key]
+        val = table[key]
         if typ is float:
             ok = isinstance(val, (int, float)) and not isinstance(val, bool)
         elif typ is int:
@@ -84,7 +84,7 @@ def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> d
             ok = isinstance(val, typ)
         if not ok:
             raise RuleDataError("E104", f"{key!r} must be a {_type_name(typ)}, got {type(val).__name__}", f"{where}.{key}")
-    return obj
+    return table
 
 
 def _is_word_char(char: str) -> bool:
@@ -674,12 +674,12 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     _check_table(triggers["meta"], meta_schema, "triggers.toml.meta")
     cues: dict[str, list[tuple[CueCategory, str]]] = {}
 
-    def add_cue(term: str, cat: CueCategory, payload: str, where: str) -> None:
+    def add_cue(term: str, category: CueCategory, payload: str, where: str) -> None:
         t = term.lower().replace("’", "'")
         for v in {t, t.replace("'", "’")}:
             lst = cues.setdefault(v, [])
-            if (cat, payload) not in lst:
-                lst.append((cat, payload))
+            if (category, payload) not in lst:
+                lst.append((category, payload))
 
     trig_defs: dict[str, TriggerDef] = {}
     kind: TriggerType
@@ -760,11 +760,11 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                          "rules": (dict, True)}, "dates.toml")
     _check_table(dates["meta"], meta_schema, "dates.toml.meta")
 
-    def int_table(tbl: dict, lo: int, hi: int, where: str) -> dict[str, int]:
-        if not tbl:
+    def int_table(table: dict, lo: int, hi: int, where: str) -> dict[str, int]:
+        if not table:
             raise RuleDataError("E105", "empty table", where)
         out = {}
-        for k, v in tbl.items():
+        for k, v in table.items():
             if not isinstance(v, int) or isinstance(v, bool):
                 raise RuleDataError("E104", f"{k!r} must be an integer", f"{where}.{k}")
             if not lo <= v <= hi:

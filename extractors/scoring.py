@@ -67,17 +67,17 @@ def party_key(parties) -> frozenset:
     return frozenset(out)
 
 
-def normalise_location(loc: str | None) -> str | None:
-    if loc is None:
+def normalise_location(location: str | None) -> str | None:
+    if location is None:
         return None
-    f = _fold(loc)
+    f = _fold(location)
     return f[4:] if f.startswith("the ") and f != "the hague" else f
 
 
-def _as_dict(ev: Event | Mapping[str, Any]) -> dict:
-    if isinstance(ev, Event):
-        return ev.to_dict()
-    return dict(ev)
+def _as_dict(event: Event | Mapping[str, Any]) -> dict:
+    if isinstance(event, Event):
+        return event.to_dict()
+    return dict(event)
 
 
 @dataclass
