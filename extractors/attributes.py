@@ -1,27 +1,28 @@
-"""Attributes of a candidate event: status, future or past, date choice, location, the dateline's
-place, and the date and place a pact shares with the summit it was signed at."""
+"""Attributes of a candidate event: status, future or past, date choice and location.
+
+Also the dateline's place, and the date and place a pact shares with the summit it was signed at."""
 
 from __future__ import annotations
 
 from .clauses import WORD
 from .dates import DateMention
-from .document import Candidate, Cue, Document, Mention, Trigger
+from .document import Candidate, Cue, Document, Mention, Segment, Trigger
 from .sentences import Sentence
 
 __all__ = ["status", "future", "mark_announcements", "pick_date", "location", "share_at_summit", "dateline_place"]
 
 
-def status(doc: Document, t: Trigger, zone_cues: list[Cue], s: Sentence) -> str | None:
+def status(doc: Document, trigger: Trigger, zone_cues: list[Cue], sent: Sentence) -> str | None:
     """The highest-ranked status word of the trigger's type in its zone (not negated)."""
     R = doc.rules
     best = None
     for c in zone_cues:
-        if c.cat != "ST":
+        if c.cat != "status":
             continue
         sd = R.statuses[c.payload]
-        if sd.type != t.type:
+        if sd.type != trigger.type:
             continue
-        before = WORD.findall(doc.lower[max(s.start, c.start - 25):c.start])[-2:]
+        before = WORD.findall(doc.lower[max(sent.start, c.start - 25):c.start])[-2:]
         if any(w in R.negation or w.endswith("n't") for w in before):
             continue
         if best is None or sd.rank > best.rank:
@@ -29,28 +30,28 @@ def status(doc: Document, t: Trigger, zone_cues: list[Cue], s: Sentence) -> str 
     return best.status if best else None
 
 
-def future(doc: Document, status: str | None, a: int, b: int) -> bool | None:
+def future(doc: Document, status: str | None, start: int, end: int) -> bool | None:
     """Whether a bare date of the event resolves forward: from the status, else a future cue in
     [a, b)."""
     if status in ("planned", "negotiating"):
         return True
     if status is not None:
         return False
-    return bool(doc.rules.patterns.future.search(doc.lower[a:b]))
+    return bool(doc.rules.patterns.future.search(doc.lower[start:end]))
 
 
-def mark_announcements(doc: Document, dates: list[DateMention], s: Sentence) -> list[tuple[DateMention, bool]]:
+def mark_announcements(doc: Document, dates: list[DateMention], sent: Sentence) -> list[tuple[DateMention, bool]]:
     """Each date with whether it follows a reporting verb ("said on Friday": when it was said)."""
     rv = doc.rules.patterns.announcement
     out = []
     for d in dates:
-        before = doc.lower[max(s.start, d.start - 50):d.start]
+        before = doc.lower[max(sent.start, d.start - 50):d.start]
         ann = bool(rv.search(before))
         out.append((d, ann))
     return out
 
 
-def pick_date(zone_dates: list[tuple[DateMention, bool]], t: Trigger, status: str | None) -> DateMention | None:
+def pick_date(zone_dates: list[tuple[DateMention, bool]], trigger: Trigger, status: str | None) -> DateMention | None:
     """The event's date among the zone's dates: not excluded, not an announcement date (unless
     the event is cancelled or suspended), the first after the trigger, else the last before it."""
     usable = [(d, ann) for d, ann in zone_dates if not d.excluded]
@@ -62,43 +63,43 @@ def pick_date(zone_dates: list[tuple[DateMention, bool]], t: Trigger, status: st
             plain = [d for d, _ in usable]
         else:
             return None
-    after = [d for d in plain if d.start >= t.end]
+    after = [d for d in plain if d.start >= trigger.end]
     if after:
         return after[0]
     return plain[-1]
 
 
-def location(doc: Document, t: Trigger, ms: list[Mention], a: int, b: int, segs, mod_places: list[Mention],
+def location(doc: Document, trigger: Trigger, mentions: list[Mention], zone_start: int, zone_end: int, segs: list[Segment], mod_places: list[Mention],
              hosts: set[str], zone_status_cues: list[Cue]) -> str | None:
     """Where the event happens; a building stands for its city ("the White House": Washington)."""
-    loc = _location(doc, t, ms, a, b, segs, mod_places, hosts, zone_status_cues)
+    loc = _location(doc, trigger, mentions, zone_start, zone_end, segs, mod_places, hosts, zone_status_cues)
     return doc.rules.venue_city.get(loc, loc) if loc else loc
 
 
-def _location(doc: Document, t: Trigger, ms: list[Mention], a: int, b: int, segs, mod_places: list[Mention],
+def _location(doc: Document, trigger: Trigger, mentions: list[Mention], zone_start: int, zone_end: int, segs: list[Segment], mod_places: list[Mention],
               hosts: set[str], zone_status_cues: list[Cue]) -> str | None:
     text = doc.text
     if mod_places:
         return mod_places[0].place or mod_places[0].surface
-    locs = [m for m in ms if m.role == "location" or (t.type == "summit" and m.role == "toplace")]
-    if t.type == "partnership":
+    locs = [m for m in mentions if m.role == "location" or (trigger.type == "summit" and m.role == "toplace")]
+    if trigger.type == "partnership":
         # a pact's place is where it is signed: near the trigger or right after a signing verb
-        anchors = [t.end] + [c.end for c in zone_status_cues]
-        locs = [m for m in locs if any(0 <= m.start - x <= 45 for x in anchors) or m.start < t.start]
+        anchors = [trigger.end] + [c.end for c in zone_status_cues]
+        locs = [m for m in locs if any(0 <= m.start - x <= 45 for x in anchors) or m.start < trigger.start]
     for m in locs:
-        if t.end <= m.start < b:
+        if trigger.end <= m.start < zone_end:
             return m.place or None
-    for cm in doc.rules.patterns.city_of.finditer(text, a, b):
+    for cm in doc.rules.patterns.city_of.finditer(text, zone_start, zone_end):
         return cm.group(1)
     for m in reversed(locs):
-        if a <= m.start < t.start:
+        if zone_start <= m.start < trigger.start:
             return m.place or None
     # previous segments of the sentence
     sa = segs[0][0]
     for m in reversed(locs):
-        if sa <= m.start < a:
+        if sa <= m.start < zone_start:
             return m.place or None
-    if t.type == "summit" and hosts:
+    if trigger.type == "summit" and hosts:
         return sorted(hosts)[0]
     return None
 

@@ -8,12 +8,19 @@ a field here or a return value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 from .pubdate import PubDate
-from .rules import RuleSet, safe_lower
+from .rules import CueCategory, RuleSet, safe_lower
 from .sentences import Sentence
 
-__all__ = ["Mention", "Cue", "Trigger", "Candidate", "Document", "new_document", "safe_lower", "set_layout"]
+__all__ = ["Mention", "Cue", "Trigger", "Candidate", "Document", "new_document", "safe_lower", "set_layout", "Segment",
+           "ActorHit"]
+
+#: a clause segment of a sentence: (start, end, kind), kind main | which | sub (extractors.clauses)
+Segment: TypeAlias = tuple[int, int, str]
+#: a gazetteer match: (start, end, value), the value starting with (surface, entries)
+ActorHit: TypeAlias = tuple[int, int, tuple[Any, ...]]
 
 
 @dataclass(slots=True)
@@ -35,8 +42,8 @@ class Mention:
 class Cue:
     start: int
     end: int
-    cat: str
-    payload: str
+    cat: CueCategory  # what kind of word (extractors.rules.CueCategory)
+    payload: str  # the trigger or status id, or the data list the word comes from
 
 
 @dataclass(slots=True)
@@ -54,7 +61,7 @@ class Trigger:
 @dataclass(slots=True)
 class Candidate:
     type: str
-    parties: frozenset
+    parties: frozenset[str]
     status: str | None
     date: str | None
     date_text: str | None
@@ -80,12 +87,12 @@ class Document:
     rules: RuleSet
     # layout
     sents: list[Sentence] = field(default_factory=list)
-    headline: object = False  # truthy when the first paragraph is a headline
+    headline: bool = False  # the first paragraph is a headline
     dateline: str | None = None
     # matching passes
     cues: list[Cue] = field(default_factory=list)  # every cue of the text
     # gazetteer matches (start, end, (surface, entries, ...)), found in the same pass as the cues
-    actor_hits: list[tuple] = field(default_factory=list)
+    actor_hits: list[ActorHit] = field(default_factory=list)
     dynamic_firms: set[str] = field(default_factory=set)  # firm names found by descriptor/suffix
     # per sentence: mentions are (start, end, surface, entries) tuples, made Mention objects only
     # for sentences that get clause analysis

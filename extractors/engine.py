@@ -17,10 +17,12 @@ Every stage is a module of functions over the explicit document state (extractor
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TypeAlias
 
 from .attributes import mark_announcements
 from .candidates import build
-from .clauses import TRIGGERISH, conference_check, find_triggers, seg_of, segments
+from .clauses import EVENT_CUE_CATEGORIES, conference_check, find_triggers, seg_of, segments
 from .dates import DateMention, find_dates
 from .document import Document, Mention, new_document, set_layout
 from .mentions import actor_mentions, find_cues, light_note, note_mentions, place_in_sentences, resolve_mentions
@@ -34,7 +36,8 @@ from .sentences import Sentence, split_sentences
 __all__ = ["extract", "extract_with_rules", "extract_candidates"]
 
 
-Published = "dt.date | PubDate | str | None"
+#: what ``extract`` accepts as a publication date (see ``PubDate.parse``)
+Published: TypeAlias = dt.date | PubDate | str | None
 
 
 def extract(text: str, published: Published = None) -> list[Event]:
@@ -62,7 +65,7 @@ def extract_with_rules(text: str, published: Published, rules: RuleSet) -> list[
     return apply_filter(events, text, rules.filter_model, rules.actor_kind)
 
 
-def _pubdate(published) -> PubDate | None:
+def _pubdate(published: Published) -> PubDate | None:
     try:
         return PubDate.parse(published)
     except ValueError:
@@ -73,7 +76,7 @@ def _run(doc: Document) -> list[Event]:
     doc.cues = find_cues(doc)
     # No trigger cue anywhere (partnership, summit or a status word for "It was
     # extended"): nothing can be extracted, so skip sentence analysis altogether.
-    if not any(c.cat in TRIGGERISH for c in doc.cues):
+    if not any(c.cat in EVENT_CUE_CATEGORIES for c in doc.cues):
         return []
     sents = split_sentences(doc.text)
     if not sents:
@@ -89,54 +92,54 @@ def _run(doc: Document) -> list[Event]:
     return finish(doc)
 
 
-def _sentence(doc: Document, i: int, s: Sentence, headline: bool) -> None:
+def _sentence(doc: Document, sent_idx: int, sent: Sentence, headline: bool) -> None:
     R = doc.rules
     text = doc.text
-    cues = doc.sent_cues[i]
+    cues = doc.sent_cues[sent_idx]
     has_trig = False
     leader = None
     trig_defs = R.triggers
     for c in cues:
-        if c.cat == "P" or (c.cat == "ST" and text[s.start:s.start + 3] in ("It ", "it ")):
+        if c.cat == "partnership" or (c.cat == "status" and text[sent.start:sent.start + 3] in ("It ", "it ")):
             has_trig = True
             break
-        if c.cat == "S":
+        if c.cat == "summit":
             if not trig_defs[c.payload].needs_leaders:
                 has_trig = True
                 break
             if leader is None:
-                leader = any(x.cat == "LEAD" for x in cues) or any(
-                    e.kind == "person" and e.extra == "head" for m in doc.sent_mentions[i] for e in m.entries)
+                leader = any(x.cat == "leaders" for x in cues) or any(
+                    e.kind == "person" and e.extra == "head" for m in doc.sent_mentions[sent_idx] for e in m.entries)
             if leader:
                 has_trig = True
                 break
     if not has_trig:
-        light_note(doc, i)
+        light_note(doc, sent_idx)
         return
-    ms = resolve_mentions(doc, i, s)
-    trig_cues = [c for c in cues if c.cat in ("P", "S")]
-    has_it = bool(R.patterns.it_start.match(text[s.start:s.start + 4])) and any(
-        c.cat == "ST" and R.statuses[c.payload].type == "partnership"
+    ms = resolve_mentions(doc, sent_idx, sent)
+    trig_cues = [c for c in cues if c.cat in ("partnership", "summit")]
+    has_it = bool(R.patterns.it_start.match(text[sent.start:sent.start + 4])) and any(
+        c.cat == "status" and R.statuses[c.payload].type == "partnership"
         and R.statuses[c.payload].status in ("signed", "extended", "suspended", "cancelled") for c in cues)
     if headline or not (trig_cues or has_it):
         note_mentions(doc, ms)
-        if any(c.cat == "S" for c in trig_cues) and R.patterns.named_summit.search(text[s.start:s.end]):
-            conference_check(doc, s, ms, trig_cues)
+        if any(c.cat == "summit" for c in trig_cues) and R.patterns.named_summit.search(text[sent.start:sent.end]):
+            conference_check(doc, sent, ms, trig_cues)
         return
     cats = {c.cat for c in cues}
-    if "DENY" in cats or "HYPO" in cats:
+    if "denial" in cats or "hypothetical" in cats:
         note_mentions(doc, ms)
         return
-    triggers, dropped = find_triggers(doc, i, s, ms, cues, trig_cues, has_it)
+    triggers, dropped = find_triggers(doc, sent_idx, sent, ms, cues, trig_cues, has_it)
     if not triggers:
         note_mentions(doc, ms)
         return
-    segs = segments(doc, s)
+    segs = segments(doc, sent)
     for t in triggers:
         t.seg = seg_of(segs, t.start)
-    dates = [DateMention(d.start + s.start, d.end + s.start, d.text, d.kind, d.prep, d.month, d.day, d.year,
-                         d.weekday, d.unit, d.rel, d.excluded) for d in find_dates(text[s.start:s.end], R)]
-    cands = build(doc, i, s, ms, cues, triggers, dropped, segs, mark_announcements(doc, dates, s))
+    dates = [DateMention(d.start + sent.start, d.end + sent.start, d.text, d.kind, d.prep, d.month, d.day, d.year,
+                         d.weekday, d.unit, d.rel, d.excluded) for d in find_dates(text[sent.start:sent.end], R)]
+    cands = build(doc, sent_idx, sent, ms, cues, triggers, dropped, segs, mark_announcements(doc, dates, sent))
     note_mentions(doc, ms)
-    for c in cands:
-        add(doc, c)
+    for cand in cands:
+        add(doc, cand)

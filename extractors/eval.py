@@ -59,7 +59,7 @@ def evaluate_docs(docs: list[dict], split: str | None = None, rules_only: bool =
         if not groups[split]:
             raise ValueError(f"no passage is in the {split!r} half")
     else:
-        halves = sorted({d.get("split") for d in docs if d.get("split")}, key=lambda h: (h not in SPLITS, h))
+        halves = sorted({half for d in docs if (half := d.get("split"))}, key=lambda h: (h not in SPLITS, h))
         groups = {h: [d for d in docs if d.get("split") == h] for h in halves} or {"all": docs}
     return {name: EvalResult(name, group, score(group, predict(group, rules_only))) for name, group in groups.items()}
 
@@ -74,40 +74,40 @@ def corpus_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def figures(rep: Report) -> dict[str, Any]:
+def figures(report: Report) -> dict[str, Any]:
     """The figures a baseline pins (all 'higher is better')."""
-    o = rep.overall
+    o = report.overall
     out: dict[str, Any] = {"overall_precision": round(o.precision, 4), "overall_recall": round(o.recall, 4),
                            "overall_f1": round(o.f1, 4)}
-    for t, s in rep.by_type.items():
+    for t, s in report.by_type.items():
         out[f"{t}_f1"] = round(s.f1, 4)
         out[f"{t}_precision"] = round(s.precision, 4)
     for attr in ("status", "date", "location"):
-        acc = rep.accuracy(attr)
+        acc = report.accuracy(attr)
         out[f"{attr}_accuracy"] = None if acc is None else round(acc, 4)
     return out
 
 
-def check_goals(rep: Report) -> list[tuple[str, float | None, float, bool]]:
+def check_goals(report: Report) -> list[tuple[str, float | None, float, bool]]:
     """(goal, value, bar, met) for each of GOALS."""
-    f = figures(rep)
-    type_min = min(s.f1 for s in rep.by_type.values())
+    f = figures(report)
+    type_min = min(s.f1 for s in report.by_type.values())
     vals = {"overall_f1": f["overall_f1"], "overall_precision": f["overall_precision"], "type_f1_min": round(type_min, 4),
             "status_accuracy": f["status_accuracy"], "date_accuracy": f["date_accuracy"]}
     return [(k, vals[k], bar, vals[k] is not None and vals[k] >= bar - 1e-9) for k, bar in GOALS.items()]
 
 
-def reliability(rep: Report) -> list[dict]:
+def reliability(report: Report) -> list[dict]:
     """Of the predictions in each confidence bin, the share that were right."""
     rows = []
     edges = list(BINS) + [1.0000001]
     for lo, hi in zip(edges, edges[1:]):
-        hits = [ok for c, ok in rep.outcomes if lo <= c < hi]
+        hits = [ok for c, ok in report.outcomes if lo <= c < hi]
         rows.append({"from": lo, "to": min(hi, 1.0), "events": len(hits),
                      "right": sum(hits), "share": round(sum(hits) / len(hits), 3) if hits else None})
-    hi = [ok for c, ok in rep.outcomes if c >= 0.8]
-    rows.append({"from": 0.8, "to": 1.0, "events": len(hi), "right": sum(hi),
-                 "share": round(sum(hi) / len(hi), 3) if hi else None, "summary": True})
+    high = [ok for c, ok in report.outcomes if c >= 0.8]
+    rows.append({"from": 0.8, "to": 1.0, "events": len(high), "right": sum(high),
+                 "share": round(sum(high) / len(high), 3) if high else None, "summary": True})
     return rows
 
 
@@ -120,10 +120,10 @@ def format_reliability(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def print_details(rep: Report, out=None) -> None:
+def print_details(report: Report, out=None) -> None:
     """Per-document false positives, misses and attribute mismatches."""
     out = out or sys.stdout
-    for d in rep.details:
+    for d in report.details:
         print(f"\n== {d['id']}", file=out)
         for e in d["fp"]:
             print("  FP ", e, file=out)
@@ -170,8 +170,8 @@ def format_summary(results: dict[str, EvalResult], label_width: int = 12) -> str
         o = rep.overall
         gold = sum(len(d.get("events", [])) for d in r.docs)
 
-        def acc(a: str, rep=rep) -> str:  # bound now: called within this iteration
-            v = rep.accuracy(a)
+        def acc(attr: str, rep=rep) -> str:  # bound now: called within this iteration
+            v = rep.accuracy(attr)
             return "  -  " if v is None else f"{v:.3f}"
 
         lines.append(f"{name[:label_width]:<{label_width}} {len(r.docs):4d} {gold:4d} {o.precision:5.3f} {o.recall:5.3f} "
@@ -180,9 +180,9 @@ def format_summary(results: dict[str, EvalResult], label_width: int = 12) -> str
     return "\n".join(lines)
 
 
-def format_goals(rep: Report) -> str:
+def format_goals(report: Report) -> str:
     rows = []
-    for goal, val, bar, met in check_goals(rep):
+    for goal, val, bar, met in check_goals(report):
         v = "n/a" if val is None else f"{val:.3f}"
         rows.append(f"  {goal.replace('_', ' '):<18} {v:>6}  (goal >= {bar:.2f})  {'met' if met else 'NOT MET'}")
     return "\n".join(rows)

@@ -44,33 +44,33 @@ class FilterModel:
         return 1.0 / (1.0 + math.exp(-max(-35.0, min(35.0, z))))
 
 
-def _tokens(s: str) -> set[str]:
-    return set(_TOKEN.findall(s.lower()))
+def _tokens(text: str) -> set[str]:
+    return set(_TOKEN.findall(text.lower()))
 
 
-def features(ev: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> dict[str, float]:
+def features(event: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> dict[str, float]:
     """What the filter sees of one candidate: its rule, shape, and the words of its sentence.
 
     ``siblings`` is the number of candidates in the same document; ``actor_kind`` maps canonical
     party names to country / bloc / firm (unknown names count as 'other')."""
-    f = dict.fromkeys(_shape(ev, text, siblings, actor_kind), 1.0)
-    for t in _tokens(ev.evidence):
+    f = dict.fromkeys(_shape(event, text, siblings, actor_kind), 1.0)
+    for t in _tokens(event.evidence):
         f["w=" + t] = 1.0
-        f[f"{ev.type}:w={t}"] = 1.0
+        f[f"{event.type}:w={t}"] = 1.0
     for t in _tokens(_headline(text)):
         f["h=" + t] = 1.0
     return f
 
 
-def _shape(ev: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> list[str]:
-    rule = ev.rule or "none"
-    kinds = sorted({actor_kind.get(p, "other") for p in ev.parties})
-    out = ["bias:" + ev.type, "rule=" + rule, "rule0=" + rule.split("/")[0], f"status={ev.type}:{ev.status}",
-           f"nparties={min(len(ev.parties), 4)}", "kinds=" + "+".join(kinds), f"date={ev.date_precision or 'none'}",
-           "location=" + ("yes" if ev.location else "no"), f"evlen={min(len(ev.evidence.split()) // 10, 6)}",
+def _shape(event: Event, text: str, siblings: int, actor_kind: Mapping[str, str]) -> list[str]:
+    rule = event.rule or "none"
+    kinds = sorted({actor_kind.get(p, "other") for p in event.parties})
+    out = ["bias:" + event.type, "rule=" + rule, "rule0=" + rule.split("/")[0], f"status={event.type}:{event.status}",
+           f"nparties={min(len(event.parties), 4)}", "kinds=" + "+".join(kinds), f"date={event.date_precision or 'none'}",
+           "location=" + ("yes" if event.location else "no"), f"evlen={min(len(event.evidence.split()) // 10, 6)}",
            f"siblings={min(siblings, 6)}",
-           "position=" + ("lead" if ev.evidence_start < max(400, len(text) // 5) else "body")]
-    if any(q in ev.evidence for q in _QUOTES):
+           "position=" + ("lead" if event.evidence_start < max(400, len(text) // 5) else "body")]
+    if any(q in event.evidence for q in _QUOTES):
         out.append("quote")
     return out
 
@@ -103,13 +103,13 @@ def load_model(path: Path = MODEL_PATH) -> FilterModel | None:
 _WORD_WEIGHTS: dict[tuple[int, str], tuple[FilterModel, dict[str, float]]] = {}
 
 
-def _word_weights(model: FilterModel, typ: str, words: set[str]) -> dict[str, float]:
+def _word_weights(model: FilterModel, event_type: str, words: set[str]) -> dict[str, float]:
     """The memo of ``model`` and ``typ``, holding at least ``words``."""
-    hit = _WORD_WEIGHTS.get((id(model), typ))
+    hit = _WORD_WEIGHTS.get((id(model), event_type))
     if hit is None or hit[0] is not model:
         if len(_WORD_WEIGHTS) > 16:
             _WORD_WEIGHTS.clear()
-        hit = _WORD_WEIGHTS[(id(model), typ)] = (model, {})
+        hit = _WORD_WEIGHTS[(id(model), event_type)] = (model, {})
     memo = hit[1]
     missing = [t for t in words if t not in memo]
     if missing:
@@ -118,7 +118,7 @@ def _word_weights(model: FilterModel, typ: str, words: set[str]) -> dict[str, fl
             missing = list(words)
         w = model.weights
         for t in missing:
-            memo[t] = w.get("w=" + t, 0.0) + w.get(f"{typ}:w={t}", 0.0)
+            memo[t] = w.get("w=" + t, 0.0) + w.get(f"{event_type}:w={t}", 0.0)
     return memo
 
 

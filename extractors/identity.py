@@ -1,5 +1,7 @@
-"""One definition of "the same event", shared by the within-document merge (extractors.merge)
-and the event log's identity rules across articles (warehouse.identity). Pure functions.
+"""One definition of "the same event", for the document merge and the event log alike.
+
+Shared by the within-document merge (extractors.merge) and the event log's identity rules across
+articles (warehouse.identity). Pure functions.
 
 Two mentions can be one event when:
 1. their ``type`` is equal;
@@ -37,35 +39,37 @@ def parties_key(parties: Iterable[str]) -> str:
     return "|".join(sorted(set(parties)))
 
 
-def same_parties(a: Iterable[str], b: Iterable[str]) -> bool:
-    return frozenset(a) == frozenset(b)
+def same_parties(first: Iterable[str], second: Iterable[str]) -> bool:
+    return frozenset(first) == frozenset(second)
 
 
-def contains(a: str | None, b: str | None) -> bool:
+def contains(first: str | None, second: str | None) -> bool:
     """One partial ISO date contains the other ("2025-06" and "2025-06-23")."""
-    return bool(a and b) and (a.startswith(b) or b.startswith(a))
+    if not first or not second:
+        return False
+    return first.startswith(second) or second.startswith(first)
 
 
-def date_range(d: str | None) -> tuple[date, date] | None:
+def date_range(iso_date: str | None) -> tuple[date, date] | None:
     """The first and last day a partial date can mean."""
-    if not d:
+    if not iso_date:
         return None
     try:
-        if len(d) == 4:
-            y = int(d)
+        if len(iso_date) == 4:
+            y = int(iso_date)
             return date(y, 1, 1), date(y, 12, 31)
-        if len(d) == 7:
-            y, m = int(d[:4]), int(d[5:7])
+        if len(iso_date) == 7:
+            y, m = int(iso_date[:4]), int(iso_date[5:7])
             return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])
-        day = date.fromisoformat(d[:10])
+        day = date.fromisoformat(iso_date[:10])
         return day, day
     except ValueError:
         return None
 
 
-def date_distance(a: str | None, b: str | None) -> int | None:
+def date_distance(first: str | None, second: str | None) -> int | None:
     """Days between two partial dates' ranges (0 when they overlap); None when either is missing."""
-    ra, rb = date_range(a), date_range(b)
+    ra, rb = date_range(first), date_range(second)
     if ra is None or rb is None:
         return None
     if ra[1] < rb[0]:
@@ -75,15 +79,15 @@ def date_distance(a: str | None, b: str | None) -> int | None:
     return 0
 
 
-def dates_compatible(a: str | None, b: str | None, window: int = WITHIN_DOCUMENT_WINDOW) -> bool:
+def dates_compatible(first: str | None, second: str | None, window: int = WITHIN_DOCUMENT_WINDOW) -> bool:
     """Either date missing, one containing the other, or (window > 0) within ``window`` days."""
-    if not a or not b:
+    if not first or not second:
         return True
-    if a.startswith(b) or b.startswith(a):
+    if first.startswith(second) or second.startswith(first):
         return True
     if window <= 0:
         return False  # containment only: the ranges are not compared
-    dist = date_distance(a, b)
+    dist = date_distance(first, second)
     return dist is not None and dist <= window
 
 

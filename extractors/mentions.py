@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import TypeVar
 
-from .document import Cue, Document, Mention
+from .document import ActorHit, Cue, Document, Mention
 from .rules import Entry
 from .sentences import Sentence
 
@@ -22,7 +23,10 @@ MAX_ACTORS_PER_SENTENCE = 40
 MAX_DYNAMIC_FIRMS = 50
 
 
-def longest(matches: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+_Match = TypeVar("_Match")
+
+
+def longest(matches: list[tuple[int, int, _Match]]) -> list[tuple[int, int, _Match]]:
     """Non-overlapping matches, the longest winning at each start, in text order."""
     matches.sort(key=lambda m: (m[0], -(m[1] - m[0])))
     out = []
@@ -41,9 +45,10 @@ def find_cues(doc: Document) -> list[Cue]:
     gazetteer's whole-word matches in ``doc.actor_hits`` for actor_mentions."""
     low = doc.lower
     text = doc.text
-    raw = []
+    raw: list[Cue] = []
     append = raw.append
-    hits = doc.actor_hits = []
+    hits: list[ActorHit] = []
+    doc.actor_hits = hits
     n = len(low)
     # str.lower maps a capital sigma by its context (final or not): there alone the lower-cased
     # text may not hold a surface's lower-cased form, so such a text gets the case-sensitive pass
@@ -110,7 +115,7 @@ def actor_mentions(doc: Document) -> list[tuple]:
     made only for sentences that need clause analysis (see engine)."""
     R = doc.rules
     text = doc.text
-    raw = list(doc.actor_hits)  # whole-word gazetteer matches, found by find_cues
+    raw: list[ActorHit] = list(doc.actor_hits)  # whole-word gazetteer matches, found by find_cues
     for m in (R.patterns.the_alliance_num.finditer(text) if ("-member" in text or "-nation" in text or "-country" in text) else ()):
         word = "the " + m.group(1)
         blocs = R.bloc_coref.get(word, [])
@@ -120,36 +125,36 @@ def actor_mentions(doc: Document) -> list[tuple]:
     return [(a, b, val[0], val[1]) for a, b, val in longest(raw)]
 
 
-def _known_surface(doc: Document, s: str) -> bool:
+def _known_surface(doc: Document, surface: str) -> bool:
     R = doc.rules
-    return R.actor_ac.exists(s) or s.lower() in R.months or s.lower() in R.weekdays
+    return R.actor_ac.exists(surface) or surface.lower() in R.months or surface.lower() in R.weekdays
 
 
-def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[tuple[int, int, tuple]]:
+def _dynamic_firms(doc: Document, cues: list[Cue]) -> list[ActorHit]:
     """Unknown firm names introduced by a descriptor ("drone maker X Y") or ending in a firm suffix.
     Adds their canonical names to ``doc.dynamic_firms``."""
     R = doc.rules
     P = R.patterns
     text = doc.text
-    desc_pos = [c.start for c in cues if c.cat == "FIRMD"]
-    suf_end = [c.end for c in cues if c.cat == "FIRMS" and text[c.start:c.start + 1].isupper()]
+    desc_pos = [c.start for c in cues if c.cat == "firm_descriptor"]
+    suf_end = [c.end for c in cues if c.cat == "firm_suffix" and text[c.start:c.start + 1].isupper()]
     owned = "'s " in text or "’s " in text  # both owner patterns need a possessive
     if not desc_pos and not suf_end and not owned:
         return []
     rx = (P.firm_by_descriptor, P.firm_by_suffix, P.firm_by_owner_group, P.firm_by_appositive)
     legal_forms = frozenset(x.rstrip(".") for x in R.legal_forms)
-    out = []
+    out: list[ActorHit] = []
     names: dict[str, str] = {}
 
-    def candidates(k):
-        if k == 0:
+    def candidates(pattern_idx):
+        if pattern_idx == 0:
             for p in desc_pos:
                 m = rx[0].match(text, p)
                 if m:
                     yield m
-        elif k >= 2:
+        elif pattern_idx >= 2:
             if owned:
-                yield from rx[k].finditer(text)
+                yield from rx[pattern_idx].finditer(text)
         else:
             for e in suf_end:
                 m = rx[1].search(text, max(0, e - 90), min(len(text), e + 1))
@@ -227,25 +232,25 @@ def place_in_sentences(doc: Document, mentions: list[tuple]) -> set[int]:
         i = bisect.bisect_right(starts, c.start) - 1
         if i >= 0 and c.end <= sents[i].end:
             doc.sent_cues[i].append(c)
-            if c.cat == "P" or c.cat == "S" or (c.cat == "ST" and text[sents[i].start:sents[i].start + 3] in ("It ", "it ")):
+            if c.cat == "partnership" or c.cat == "summit" or (c.cat == "status" and text[sents[i].start:sents[i].start + 3] in ("It ", "it ")):
                 trig_sents.add(i)
     return trig_sents
 
 
 # --------------------------------------------------------------------------- roles
 
-def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
-    """The role of each mention of sentence i (blockers and unresolved coreferences dropped)."""
+def resolve_mentions(doc: Document, sent_idx: int, sent: Sentence) -> list[Mention]:
+    """The role of each mention of sentence ``sent_idx`` (blockers and unresolved coreferences dropped)."""
     R = doc.rules
     P = R.patterns
     text = doc.text
     out = []
-    ms = doc.sent_mentions[i][:MAX_ACTORS_PER_SENTENCE]
-    fm = P.fronted.match(text, s.start, s.end)
+    ms = doc.sent_mentions[sent_idx][:MAX_ACTORS_PER_SENTENCE]
+    fm = P.fronted.match(text, sent.start, sent.end)
     fronted_end = fm.end() if fm else -1
     for m in ms:
-        before = text[max(s.start, m.start - 40):m.start]
-        after = text[m.end:min(s.end, m.end + 40)]
+        before = text[max(sent.start, m.start - 40):m.start]
+        after = text[m.end:min(sent.end, m.end + 40)]
         entries = m.entries
         if any(e.kind == "blocker" for e in entries):
             continue
@@ -309,7 +314,12 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         if loc_cue or to_cue:
             if place or country or metonym:
                 m.role = "location"
-                m.place = place.name if place else (country.name if country else metonym.extra)
+                if place:
+                    m.place = place.name
+                elif country:
+                    m.place = country.name
+                elif metonym:
+                    m.place = metonym.extra
                 if not loc_cue:
                     m.role = "toplace"
                 out.append(m)
@@ -332,8 +342,8 @@ def resolve_mentions(doc: Document, i: int, s: Sentence) -> list[Mention]:
         out.append(m)
     # an owner describing a firm named before it: "Romarm, Romania's state-owned ... company"
     for m in out:
-        if m.role == "actor" and m.kind == "country" and P.owner_desc_after.match(text, m.end, s.end) \
-                and P.owner_desc_before.search(text[max(s.start, m.start - 40):m.start]):
+        if m.role == "actor" and m.kind == "country" and P.owner_desc_after.match(text, m.end, sent.end) \
+                and P.owner_desc_before.search(text[max(sent.start, m.start - 40):m.start]):
             m.role = "firmmod"
     # nationality modifiers of firms: "Italy's Leonardo", "Turkish drone maker Kartal"
     for k, m in enumerate(out):
@@ -359,9 +369,9 @@ def resolve_bloc_coref(doc: Document, phrase: str, pos: int) -> str | None:
 
 # --------------------------------------------------------------------------- salience
 
-def note_mentions(doc: Document, ms: list[Mention]) -> None:
+def note_mentions(doc: Document, mentions: list[Mention]) -> None:
     sal = doc.salience
-    for m in ms:
+    for m in mentions:
         if m.role != "actor":
             continue
         rec = sal.setdefault(m.actor, [0, 0])
@@ -373,12 +383,12 @@ def note_mentions(doc: Document, ms: list[Mention]) -> None:
             doc.firms_seen.append((m.end, m.actor))
 
 
-def light_note(doc: Document, i: int) -> None:
+def light_note(doc: Document, sent_idx: int) -> None:
     """Salience bookkeeping for a sentence without triggers (no clause analysis needed)."""
     text = doc.text
     sal = doc.salience
     kinds = doc.rules.actor_kind
-    for m in doc.sent_mentions[i]:
+    for m in doc.sent_mentions[sent_idx]:
         if type(m) is tuple:
             m_start, m_end, _, m_entries = m
         else:

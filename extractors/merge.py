@@ -17,54 +17,54 @@ from .model import Event
 __all__ = ["add", "finish"]
 
 
-def add(doc: Document, c: Candidate) -> None:
+def add(doc: Document, cand: Candidate) -> None:
     """Add a candidate: summits inherit a date from context, then it merges into an earlier
     event of the document or becomes a new one."""
-    if c.type == "summit" and c.inherit and c.sidelines:
+    if cand.type == "summit" and cand.inherit and cand.sidelines:
         src = next((e for e in reversed(doc.events) if e.type == "summit" and e.date), None)
         if src is not None:
-            c.date, c.date_text, c.inherit = src.date, src.date_text, False
-            c.location = c.location or src.location
-            c.status = c.status or src.status
-    if c.type == "summit" and c.inherit and c.status in (None, "held"):
+            cand.date, cand.date_text, cand.inherit = src.date, src.date_text, False
+            cand.location = cand.location or src.location
+            cand.status = cand.status or src.status
+    if cand.type == "summit" and cand.inherit and cand.status in (None, "held"):
         src = None
         if src is None:
             src = next((e for e in reversed(doc.events)
-                        if e.date and c.sent_idx - e.sent_idx <= 2
-                        and (e.parties == c.parties or (e.type == "summit" and e.parties & c.parties))), None)
+                        if e.date and cand.sent_idx - e.sent_idx <= 2
+                        and (e.parties == cand.parties or (e.type == "summit" and e.parties & cand.parties))), None)
         if src is not None:
-            c.date, c.date_text = src.date, src.date_text
-            if not c.location:
-                c.location = src.location
-        if c.status is None and c.date:
-            c.status = "held"
-    if c.type == "summit" and c.status is None and c.date and doc.pub:
+            cand.date, cand.date_text = src.date, src.date_text
+            if not cand.location:
+                cand.location = src.location
+        if cand.status is None and cand.date:
+            cand.status = "held"
+    if cand.type == "summit" and cand.status is None and cand.date and doc.pub:
         pub_iso = doc.pub.isoformat()
-        n = min(len(c.date), len(pub_iso))  # compare only as far as both are known
-        c.status = "planned" if c.date[:n] > pub_iso[:n] else "held"
-    c.order = doc.order
+        n = min(len(cand.date), len(pub_iso))  # compare only as far as both are known
+        cand.status = "planned" if cand.date[:n] > pub_iso[:n] else "held"
+    cand.order = doc.order
     doc.order += 1
     for e in doc.events:
-        if not same_event(e.type, e.parties, e.date, c.type, c.parties, c.date, WITHIN_DOCUMENT_WINDOW):
+        if not same_event(e.type, e.parties, e.date, cand.type, cand.parties, cand.date, WITHIN_DOCUMENT_WINDOW):
             continue
-        if e.location and c.location and e.location != c.location and not (c.rule.endswith("/coref") and c.date is None):
+        if e.location and cand.location and e.location != cand.location and not (cand.rule.endswith("/coref") and cand.date is None):
             continue
         # merge c into e
-        if c.date and (not e.date or len(c.date) > len(e.date)):
-            e.date, e.date_text = c.date, c.date_text
-        if e.status is None and c.status:
-            e.status = c.status
-        if e.location is None and c.location:
-            e.location = c.location
-        if c.explicit > e.explicit and c.confidence > e.confidence:
-            e.ev_start, e.ev_end, e.sent_idx, e.explicit, e.rule = c.ev_start, c.ev_end, c.sent_idx, c.explicit, c.rule
-        e.confidence = max(e.confidence, c.confidence)
+        if cand.date and (not e.date or len(cand.date) > len(e.date)):
+            e.date, e.date_text = cand.date, cand.date_text
+        if e.status is None and cand.status:
+            e.status = cand.status
+        if e.location is None and cand.location:
+            e.location = cand.location
+        if cand.explicit > e.explicit and cand.confidence > e.confidence:
+            e.ev_start, e.ev_end, e.sent_idx, e.explicit, e.rule = cand.ev_start, cand.ev_end, cand.sent_idx, cand.explicit, cand.rule
+        e.confidence = max(e.confidence, cand.confidence)
         if e.type == "partnership":
-            doc.last_partnership, doc.last_ref_sentence = e, c.sent_idx
+            doc.last_partnership, doc.last_ref_sentence = e, cand.sent_idx
         return
-    doc.events.append(c)
-    if c.type == "partnership":
-        doc.last_partnership, doc.last_ref_sentence = c, c.sent_idx
+    doc.events.append(cand)
+    if cand.type == "partnership":
+        doc.last_partnership, doc.last_ref_sentence = cand, cand.sent_idx
 
 
 def finish(doc: Document) -> list[Event]:
@@ -72,12 +72,11 @@ def finish(doc: Document) -> list[Event]:
     without a place takes the dateline's place."""
     out = []
     pub_day = doc.pub.as_date() if doc.pub else None
-    pub_iso = pub_day.isoformat() if pub_day else None
     for e in doc.events:
         if e.type == "summit" and e.status is None and "coref" in e.rule:
             continue  # parties borrowed from context and no word of a meeting's state: "finish the talks"
         loc = e.location
-        if (loc is None and doc.dateline and pub_iso and e.date and len(e.date) == 10
+        if (loc is None and doc.dateline and pub_day is not None and e.date and len(e.date) == 10
                 and e.status in ("signed", "held", "extended")
                 and not any(is_firm(doc, p) for p in e.parties)):
             try:

@@ -7,13 +7,15 @@ loads another directory, which is how tests exercise validation errors.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal, TypeAlias
 
 import ahocorasick
 
@@ -37,6 +39,20 @@ ENGINE_TRIGGER_IDS = ("S-MEETING", "S-MET", "S-SUMMIT", "S-VISIT")
 #: rule ids the engine makes itself (not trigger groups of the data)
 SYNTHETIC_RULE_IDS = ("P-PRONOUN",)
 
+#: what kind of word a cue is (``Cue.cat``): a partnership or summit trigger word (payload: the trigger
+#: id), a status word (payload: the status id), or a word of the triggers.toml context, filters or
+#: coref list the category is named after
+CueCategory: TypeAlias = Literal["partnership", "summit", "status",
+                                 "defence", "not_defence", "leaders", "mountain", "conference", "phone", "officials",
+                                 "accession", "purchase", "sector_negative", "denial", "hypothetical",
+                                 "firm_descriptor", "firm_suffix"]
+TriggerType: TypeAlias = Literal["partnership", "summit"]
+#: the triggers.toml.context lists whose words are cues (each its own category)
+CONTEXT_CUE_CATEGORIES: tuple[CueCategory, ...] = ("defence", "not_defence", "leaders", "mountain", "conference", "phone",
+                                                   "officials", "accession")
+#: the triggers.toml.filters lists whose words are cues (each its own category)
+FILTER_CUE_CATEGORIES: tuple[CueCategory, ...] = ("purchase", "sector_negative", "denial", "hypothetical")
+
 PARTNERSHIP_STATUSES = {"planned", "negotiating", "signed", "extended", "suspended", "cancelled"}
 SUMMIT_STATUSES = {"planned", "held", "cancelled"}
 
@@ -52,23 +68,24 @@ def safe_lower(text: str) -> str:
         return low
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
-def _type_name(t: Any) -> str:
-    return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(t, str(t))
+
+def _type_name(value_type: Any) -> str:
+    return {str: "string", list: "list", dict: "table", int: "integer", float: "number", bool: "boolean"}.get(value_type, str(value_type))
 
 
-def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> dict:
+def _check_table(table: Any, schema: dict[str, tuple[Any, bool]], where: str) -> dict:
     """schema: key -> (type, required). Rejects unknown keys, missing keys and wrong types."""
-    if not isinstance(obj, dict):
-        raise RuleDataError("E104", f"expected a table, got {type(obj).__name__}", where)
-    for key in obj:
+    if not isinstance(table, dict):
+        raise RuleDataError("E104", f"expected a table, got {type(table).__name__}", where)
+    for key in table:
         if key not in schema:
             raise RuleDataError("E102", f"unknown key {key!r} (known: {', '.join(sorted(schema))})", f"{where}.{key}")
     for key, (typ, required) in schema.items():
-        if key not in obj:
+        if key not in table:
             if required:
                 raise RuleDataError("E103", f"missing required key {key!r}", where)
             continue
-        val = obj[key]
+        val = table[key]
         if typ is float:
             ok = isinstance(val, (int, float)) and not isinstance(val, bool)
         elif typ is int:
@@ -77,11 +94,11 @@ def _check_table(obj: Any, schema: dict[str, tuple[Any, bool]], where: str) -> d
             ok = isinstance(val, typ)
         if not ok:
             raise RuleDataError("E104", f"{key!r} must be a {_type_name(typ)}, got {type(val).__name__}", f"{where}.{key}")
-    return obj
+    return table
 
 
-def _is_word_char(c: str) -> bool:
-    return c.isalnum() or c == "_"
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _scan_automaton(cue_ac: Any, actor_ac: Any) -> Any:
@@ -113,6 +130,14 @@ def _check_strings(values: Any, where: str, *, allow_empty_list: bool = False) -
             raise RuleDataError("E107", f"item {i} is an empty string", where)
         out.append(v.strip())
     return out
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """The module, or None when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # pragma: no cover
+        return None
 
 
 def _read_toml(path: Path) -> dict:
@@ -162,9 +187,9 @@ def version_of(data: Iterable[tuple[str, bytes | None]], sources: Iterable[tuple
     return "rules-" + h.hexdigest()[:12]
 
 
-def _read_or_none(p: Path) -> bytes | None:
+def _read_or_none(path: Path) -> bytes | None:
     try:
-        return p.read_bytes()
+        return path.read_bytes()
     except OSError:
         return None
 
@@ -343,15 +368,15 @@ class RuleSet:
         return self.alias_to_canonical.get(key, name.strip())
 
 
-def _fold(s: str) -> str:
+def _fold(name: str) -> str:
     import unicodedata
 
-    s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    s = s.replace("’", "'").casefold().strip()
-    if s.startswith("the "):
-        s = s[4:]
-    return re.sub(r"\s+", " ", s)
+    name = unicodedata.normalize("NFKD", name)
+    name = "".join(c for c in name if not unicodedata.combining(c))
+    name = name.replace("’", "'").casefold().strip()
+    if name.startswith("the "):
+        name = name[4:]
+    return re.sub(r"\s+", " ", name)
 
 
 def _variants(surface: str) -> set[str]:
@@ -417,14 +442,14 @@ def _load_patterns(path: Path, lists: dict[str, list[str]]) -> Patterns:
     seen: set[str] = set()
     values: dict[str, Any] = {}
 
-    def check_id(i: str, known: tuple[str, ...], where: str) -> None:
-        if not i.strip():
+    def check_id(ident: str, known: tuple[str, ...], where: str) -> None:
+        if not ident.strip():
             raise RuleDataError("E107", "empty id", where)
-        if i in seen:
-            raise RuleDataError("E106", f"duplicate id {i!r}", where)
-        if i not in known:
-            raise RuleDataError("E102", f"unknown id {i!r}: the engine does not use it", where)
-        seen.add(i)
+        if ident in seen:
+            raise RuleDataError("E106", f"duplicate id {ident!r}", where)
+        if ident not in known:
+            raise RuleDataError("E102", f"unknown id {ident!r}: the engine does not use it", where)
+        seen.add(ident)
 
     for n, p in enumerate(doc["pattern"]):
         where = f"{name}.pattern[{n}]"
@@ -441,10 +466,10 @@ def _load_patterns(path: Path, lists: dict[str, list[str]]) -> Patterns:
                 raise RuleDataError("E104", f"piece {k} must be a non-empty string", where + ".pattern")
         source = "".join(pieces)  # pieces are concatenated as they are (not stripped)
 
-        def fill(m: re.Match, where: str = where) -> str:
-            lst = lists.get(m.group(1))
+        def fill(match: re.Match, where: str = where) -> str:
+            lst = lists.get(match.group(1))
             if lst is None:
-                raise RuleDataError("E111", f"<<{m.group(1)}>> names no rule list (known: {', '.join(sorted(lists))})",
+                raise RuleDataError("E111", f"<<{match.group(1)}>> names no rule list (known: {', '.join(sorted(lists))})",
                                     where + ".pattern")
             return _alternation(lst)
 
@@ -512,11 +537,8 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
         alias_map.setdefault(_fold(surface), canonical)
 
     # countries (pycountry is the base for official names and non-sovereign territories)
-    try:
-        import pycountry
-    except ImportError:  # pragma: no cover
-        pycountry = None
-    by_code = {}
+    pycountry = _optional_module("pycountry")
+    by_code: dict[str, dict] = {}
     for row in countries:
         name = row["name"]
         where = f"countries.tsv:{row['code']}"
@@ -548,15 +570,15 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
             capital_of[name] = first_cap
     if pycountry is not None:
         for pc in pycountry.countries:
-            row = by_code.get(pc.alpha_2)
-            if row is not None:
+            known = by_code.get(pc.alpha_2)
+            if known is not None:
                 off = getattr(pc, "official_name", None)
                 if off:
                     off = re.sub(r"^the ", "", off)
                     if off not in surfaces:
-                        add(off, Entry("country", row["name"]), f"pycountry:{pc.alpha_2}")
-                        add_alias(off, row["name"])
-                add_alias(pc.name, row["name"])
+                        add(off, Entry("country", known["name"]), f"pycountry:{pc.alpha_2}")
+                        add_alias(off, known["name"])
+                add_alias(pc.name, known["name"])
             else:
                 # territories: places (and never parties)
                 nm = getattr(pc, "common_name", None) or pc.name
@@ -569,12 +591,12 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     bloc_coref: dict[str, list[str]] = {}
     ids: set[str] = set()
 
-    def check_id(i: str, where: str) -> None:
-        if not i.strip():
+    def check_id(ident: str, where: str) -> None:
+        if not ident.strip():
             raise RuleDataError("E107", "empty id", where)
-        if i in ids:
-            raise RuleDataError("E106", f"duplicate id {i!r}", where)
-        ids.add(i)
+        if ident in ids:
+            raise RuleDataError("E106", f"duplicate id {ident!r}", where)
+        ids.add(ident)
 
     for n, b in enumerate(actors["bloc"]):
         where = f"actors.toml.bloc[{n}]"
@@ -659,16 +681,17 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                             "context": (dict, True), "filters": (dict, True), "status": (list, True),
                             "coref": (dict, True)}, "triggers.toml")
     _check_table(triggers["meta"], meta_schema, "triggers.toml.meta")
-    cues: dict[str, list[tuple[str, str]]] = {}
+    cues: dict[str, list[tuple[CueCategory, str]]] = {}
 
-    def add_cue(term: str, cat: str, payload: str, where: str) -> None:
+    def add_cue(term: str, category: CueCategory, payload: str, where: str) -> None:
         t = term.lower().replace("’", "'")
         for v in {t, t.replace("'", "’")}:
             lst = cues.setdefault(v, [])
-            if (cat, payload) not in lst:
-                lst.append((cat, payload))
+            if (category, payload) not in lst:
+                lst.append((category, payload))
 
     trig_defs: dict[str, TriggerDef] = {}
+    kind: TriggerType
     for kind in ("partnership", "summit"):
         if not triggers[kind]:
             raise RuleDataError("E105", f"no {kind} trigger groups", f"triggers.toml.{kind}")
@@ -684,24 +707,22 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                                             t.get("verb", False), t.get("firms", False), t.get("needs_defence_np", False),
                                             t.get("needs_defence_sentence", False))
             for term in _check_strings(t["terms"], where + ".terms"):
-                add_cue(term, "P" if kind == "partnership" else "S", t["id"], where)
+                add_cue(term, kind, t["id"], where)
 
     ctx = _check_table(triggers["context"], {"defence": (list, True), "not_defence": (list, True), "leaders": (list, True),
                                               "mountain": (list, True), "conference": (list, True),
                                               "phone": (list, True), "officials": (list, True),
                                               "accession": (list, True)}, "triggers.toml.context")
-    for key, cat in (("defence", "DEF"), ("not_defence", "NOTDEF"), ("leaders", "LEAD"), ("mountain", "MOUNT"),
-                     ("conference", "CONF"), ("phone", "PHONE"), ("officials", "OFFICIAL"),
-                     ("accession", "ACCESSION")):
+    for key in CONTEXT_CUE_CATEGORIES:
         for term in _check_strings(ctx[key], f"triggers.toml.context.{key}"):
-            add_cue(term, cat, key, "triggers.toml.context")
+            add_cue(term, key, key, "triggers.toml.context")
 
     flt = _check_table(triggers["filters"], {"np_negative": (list, True), "purchase": (list, True), "sector_negative": (list, True),
                                               "denial": (list, True), "hypothetical": (list, True), "negation": (list, True),
                                               "report_verbs": (list, True)}, "triggers.toml.filters")
-    for key, cat in (("purchase", "BUY"), ("sector_negative", "SECTOR"), ("denial", "DENY"), ("hypothetical", "HYPO")):
+    for key in FILTER_CUE_CATEGORIES:
         for term in _check_strings(flt[key], f"triggers.toml.filters.{key}"):
-            add_cue(term, cat, key, "triggers.toml.filters")
+            add_cue(term, key, key, "triggers.toml.filters")
     np_negative = frozenset(x.lower() for x in _check_strings(flt["np_negative"], "triggers.toml.filters.np_negative"))
     negation = frozenset(x.lower() for x in _check_strings(flt["negation"], "triggers.toml.filters.negation"))
     report_verbs = _check_strings(flt["report_verbs"], "triggers.toml.filters.report_verbs")
@@ -720,7 +741,7 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
             raise RuleDataError("E107", f"status {s['status']!r} not allowed for {s['type']} (allowed: {sorted(allowed)})", where + ".status")
         status_defs[s["id"]] = StatusDef(s["id"], s["type"], s["status"], s["rank"])
         for term in _check_strings(s["terms"], where + ".terms"):
-            add_cue(term, "ST", s["id"], where)
+            add_cue(term, "status", s["id"], where)
 
     co = _check_table(triggers["coref"], {"pair_nouns": (list, True), "firm_nouns": (list, True), "firm_descriptors": (list, True),
                                            "firm_suffixes": (list, True), "legal_forms": (list, True)}, "triggers.toml.coref")
@@ -731,9 +752,9 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
     legal_forms = _check_strings(co["legal_forms"], "triggers.toml.coref.legal_forms")
 
     for d in firm_descriptors:
-        add_cue(d, "FIRMD", "descriptor", "triggers.toml.coref.firm_descriptors")
+        add_cue(d, "firm_descriptor", "descriptor", "triggers.toml.coref.firm_descriptors")
     for sfx in firm_suffixes:
-        add_cue(sfx, "FIRMS", "suffix", "triggers.toml.coref.firm_suffixes")
+        add_cue(sfx, "firm_suffix", "suffix", "triggers.toml.coref.firm_suffixes")
 
     cue_ac = ahocorasick.Automaton()
     for term, payload in cues.items():
@@ -748,11 +769,11 @@ def load_rules(data_dir: Path | str = DATA_DIR) -> RuleSet:
                          "rules": (dict, True)}, "dates.toml")
     _check_table(dates["meta"], meta_schema, "dates.toml.meta")
 
-    def int_table(tbl: dict, lo: int, hi: int, where: str) -> dict[str, int]:
-        if not tbl:
+    def int_table(table: dict, lo: int, hi: int, where: str) -> dict[str, int]:
+        if not table:
             raise RuleDataError("E105", "empty table", where)
         out = {}
-        for k, v in tbl.items():
+        for k, v in table.items():
             if not isinstance(v, int) or isinstance(v, bool):
                 raise RuleDataError("E104", f"{k!r} must be an integer", f"{where}.{k}")
             if not lo <= v <= hi:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import asdict, dataclass, field
+# asdict is re-exported for callers that want the raw numbers of a Report
+from dataclasses import asdict as asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Mapping
@@ -42,10 +44,10 @@ def load_gold(path: str | Path) -> list[dict]:
     return docs
 
 
-def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    return " ".join(s.replace("’", "'").casefold().split())
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.replace("’", "'").casefold().split())
 
 
 def normalise_party(name: str) -> str:
@@ -65,17 +67,17 @@ def party_key(parties) -> frozenset:
     return frozenset(out)
 
 
-def normalise_location(loc: str | None) -> str | None:
-    if loc is None:
+def normalise_location(location: str | None) -> str | None:
+    if location is None:
         return None
-    f = _fold(loc)
+    f = _fold(location)
     return f[4:] if f.startswith("the ") and f != "the hague" else f
 
 
-def _as_dict(ev: Event | Mapping[str, Any]) -> dict:
-    if isinstance(ev, Event):
-        return ev.to_dict()
-    return dict(ev)
+def _as_dict(event: Event | Mapping[str, Any]) -> dict:
+    if isinstance(event, Event):
+        return event.to_dict()
+    return dict(event)
 
 
 @dataclass
@@ -104,7 +106,8 @@ class TypeScore:
 
 @dataclass
 class Report:
-    by_type: dict[str, TypeScore] = field(default_factory=lambda: {t: TypeScore() for t in TYPES})
+    #: keyed by event type; an event that gives none is scored under None
+    by_type: dict[str | None, TypeScore] = field(default_factory=lambda: {t: TypeScore() for t in TYPES})
     matched: int = 0
     status_ok: int = 0
     date_ok: int = 0
@@ -142,8 +145,8 @@ class Report:
         }
 
 
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterable[Event | Mapping[str, Any]]]) -> Report:
@@ -198,8 +201,8 @@ def score(gold_docs: Iterable[Mapping[str, Any]], predicted: Mapping[str, Iterab
     return rep
 
 
-def _brief(e: Mapping[str, Any]) -> dict:
-    return {k: e.get(k) for k in ("type", "parties", "status", "date", "location")}
+def _brief(event: Mapping[str, Any]) -> dict:
+    return {k: event.get(k) for k in ("type", "parties", "status", "date", "location")}
 
 
 def format_report(report: Report) -> str:
@@ -214,6 +217,3 @@ def format_report(report: Report) -> str:
         lines.append(f"{attr + ' accuracy':<20} " + ("n/a" if acc is None else f"{acc:6.3f} ({getattr(report, attr + '_ok')}/{report.matched})"))
     return "\n".join(lines)
 
-
-# keep dataclasses' asdict importable for callers that want the raw numbers
-_ = asdict

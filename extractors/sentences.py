@@ -68,17 +68,17 @@ def _cut_long(text: str, start: int, end: int, out: list[tuple[int, int]]) -> No
         out.append((start, end))
 
 
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """text[s:e] without leading and trailing whitespace (the same as str.strip), as offsets;
     (e, e) when it is all whitespace. A loop, not strip(): a sentence has one or two spaces to
     skip, and slicing it to strip them costs more than the rest of the split."""
-    while s < e and text[s].isspace():
-        s += 1
-    if s >= e:
-        return e, e
-    while text[e - 1].isspace():
-        e -= 1
-    return s, e
+    while start < end and text[start].isspace():
+        start += 1
+    if start >= end:
+        return end, end
+    while text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
