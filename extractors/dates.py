@@ -210,19 +210,19 @@ def _build(kind: str, match: re.Match, text: str, start: int, end: int, prep: st
         r = {"the coming": "next", "the following": "next"}.get(r, r)
         return DateMention(start, end, text, kind, prep, unit=gd["u"].lower(), rel=r)
     if kind == "season":
-        season = grammar.seasons.get(gd["s"].lower())
+        # casefold, not lower: the pattern matches case-insensitively, so "ſpring" (long s) matches
+        # too, and only casefold maps it onto a key
+        season = grammar.seasons.get(gd["s"].casefold())
+        if season is None:
+            return None
         words = prep.split()
         if not words or words == ["the"]:
             return None
-        if gd["s"].lower() == "fall" and not any(w in ("in", "this", "last", "next", "during") for w in words):
+        if gd["s"].casefold() == "fall" and not any(w in ("in", "this", "last", "next", "during") for w in words):
             return None
         rel = "last" if "last" in words else "next" if "next" in words else "this" if "this" in words else ""
         y = int(gd["y"]) if gd.get("y") else 0
-        # mypy is right that ``season`` may be None: the pattern matches case-insensitively, so a
-        # spelling whose lower() is not a key ("ſpring", long s) gets month None and "last ſpring"
-        # then raises TypeError in resolve(). Kept as is on purpose: this round must not change the
-        # output ("in the ſpring of 2024" resolves to 2024 today); reported for a behaviour fix.
-        return DateMention(start, end, text, kind, prep, month=season, rel=rel, year=y)  # type: ignore[arg-type]
+        return DateMention(start, end, text, kind, prep, month=season, rel=rel, year=y)
     if kind == "year":
         return DateMention(start, end, text, kind, prep, year=int(gd["y"]))
     if kind == "deictic":

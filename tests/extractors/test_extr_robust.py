@@ -67,3 +67,13 @@ def test_ten_megabytes_of_ordinary_sentences():
     text = para * (10_000_000 // len(para))
     ev = check(text, dt.date(2025, 6, 10), twice=False)
     assert ev and len(ev) < 10
+
+
+def test_a_season_spelt_with_a_long_s_is_read_not_crashed_on():
+    # "ſ" (long s) matches the case-insensitive season pattern; its lower() is no season key, and
+    # "last ſpring" once raised TypeError inside extract()
+    text = "France and Germany signed a defence pact last {}, officials said in Paris."
+    long_s = [e.model_dump() for e in extract(text.format("ſpring"), "2025-06-10")]
+    plain = [e.model_dump() for e in extract(text.format("spring"), "2025-06-10")]
+    assert [(e["type"], e["parties"], e["status"]) for e in long_s] == [("partnership", ["France", "Germany"], "signed")]
+    assert [e["date"] for e in long_s] == [e["date"] for e in plain]
