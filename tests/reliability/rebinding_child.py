@@ -106,7 +106,7 @@ def main() -> None:
 
     socket.getaddrinfo = rebinding
 
-    from flows import fetch
+    from flows.sources import fetch
     from flows.settings import FetchSettings
 
     if client_tls is not None:
