@@ -79,7 +79,7 @@ def read_opml(path: Path) -> OpmlList:
 
 
 def _walk(node: Element, tags: tuple[str, ...], out: OpmlList, depth: int) -> None:
-    for n, child in enumerate(node, 1):
+    for child in node:
         if child.tag.lower() != "outline":
             continue
         attrs = {k.lower(): v for k, v in child.attrib.items()}

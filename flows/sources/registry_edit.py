@@ -40,7 +40,7 @@ class _Segment:
 
 def _segments(lines: list[str]) -> list[_Segment]:
     heads = [i for i, line in enumerate(lines) if _HEADER.match(line)]
-    out = []
+    out: list[_Segment] = []
     for n, h in enumerate(heads):
         limit = heads[n + 1] if n + 1 < len(heads) else len(lines)
         end = h + 1
@@ -153,7 +153,7 @@ class RegistryFile:
             return False
         head = next(i for i in range(seg.start, seg.end) if _HEADER.match(lines[i]))
         doc = tomlkit.parse("".join(lines[head:seg.end]))
-        doc["feed"][0]["enabled"] = enabled  # type: ignore[index]
+        doc["feed"][0]["enabled"] = enabled
         lines[head:seg.end] = [tomlkit.dumps(doc)]
         self._set("".join(lines))
         return True
