@@ -65,7 +65,7 @@ def feeds_check(
     from rich.table import Table
 
     from flows.sources.fetch import FetchRequest, run_fetches
-    from flows.sources.parse import parse_feed
+    from flows.pipeline import parse_source
     from flows.sources.registry import load_feeds
     from flows.settings import load_settings
 
@@ -79,7 +79,7 @@ def feeds_check(
     failed = 0
     for f, res in zip(registry, results):
         if res.ok:
-            parsed = parse_feed(res.body, res.final_url, res.content_type)
+            parsed = parse_source(f, res, settings.fetch.max_bytes)[0]
             if parsed.error_kind:
                 verdict, detail, failed = "[red]not a feed[/]", parsed.error, failed + 1
             elif parsed.warning:
