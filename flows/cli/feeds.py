@@ -101,7 +101,8 @@ def _entry_name(title: str | None, url: str, taken: set[str]) -> str:
 
     from flows.sources.registry_edit import slug, unique_name
 
-    base = slug(title) if title and slug(title) != "feed" else slug(urlsplit(url).hostname or "feed")
+    host = (urlsplit(url).hostname or "feed").removeprefix("www.")
+    base = slug(title) if title and slug(title) != "feed" else slug(host)
     return unique_name(base, taken)
 
 
@@ -128,7 +129,7 @@ def feeds_add(
     from flows.errors import ConfigError
     from flows.settings import load_settings
     from flows.sources.discover import discover
-    from flows.sources.registry_edit import RegistryFile
+    from flows.sources.registry_edit import RegistryFile, find_duplicate
 
     reg = RegistryFile(feeds)
     settings = load_settings().fetch
@@ -163,6 +164,17 @@ def feeds_add(
         chosen = [found.feeds[pick - 1]]
     if name and len(chosen) > 1:
         raise ConfigError("--name names one feed; with --all the names come from the feeds' titles.")
+    if len(chosen) > 1:  # --all: feeds already in the registry are skipped, the others added
+        fresh = []
+        for f in chosen:
+            dup = find_duplicate(reg.feeds, f.url)
+            if dup is None:
+                fresh.append(f)
+            else:
+                err.print(f"skipped {f.url}: already in the registry as {dup.name!r}", highlight=False, soft_wrap=True)
+        if not fresh:
+            raise ConfigError(f"every feed found at {url} is already in {feeds}; nothing was added.")
+        chosen = fresh
     for f in chosen:
         added = reg.add({"name": name or _entry_name(f.title, f.url, reg.names), "url": f.url, "title": f.title,
                          "site_url": None if found.is_feed else url, **base})
@@ -224,16 +236,28 @@ def feeds_import(
     from flows.sources.opml import read_opml
     from flows.sources.registry_edit import RegistryFile, find_duplicate
 
+    from flows.sources.urls import canonical_url
+
     reg = RegistryFile(feeds)
     opml = read_opml(file)
-    added, skipped = [], list(opml.problems)
+    entries, skipped = [], list(opml.problems)
+    names = set(reg.names)
+    seen: dict[str, str] = {}
     for f in opml.feeds:
         dup = find_duplicate(reg.feeds, f.xml_url)
         if dup is not None:
             skipped.append(f"{f.title or f.xml_url!r}: {f.xml_url} is already in the registry as {dup.name!r}")
             continue
-        added.append(reg.add({"name": _entry_name(f.title, f.xml_url, reg.names), "url": f.xml_url, "title": f.title,
-                              "site_url": f.html_url, "tags": list(f.tags) or None, "trusted": trusted or None}))
+        canon = canonical_url(f.xml_url)
+        if canon in seen:
+            skipped.append(f"{f.title or f.xml_url!r}: {f.xml_url} is listed twice in the file (first as {seen[canon]!r})")
+            continue
+        name = _entry_name(f.title, f.xml_url, names)
+        names.add(name)
+        seen[canon] = name
+        entries.append({"name": name, "url": f.xml_url, "title": f.title, "site_url": f.html_url,
+                        "tags": list(f.tags) or None, "trusted": trusted or None})
+    added = reg.add_many(entries) if entries else []
     if added:
         reg.save()
     for a in added:

@@ -120,17 +120,26 @@ class RegistryFile:
 
     def add(self, entry: dict[str, Any]) -> FeedDef:
         """Append an entry; refuses a name or a (canonical) address already in the registry."""
-        dup = find_duplicate(self.feeds, entry["url"])
-        if dup is not None:
-            raise ConfigError(f"{entry['url']} is already in {self.path} as {dup.name!r} ({dup.url}); nothing was added.")
-        if entry["name"] in self.names:
-            raise ConfigError(f"the name {entry['name']!r} is already used in {self.path}; choose another with --name.")
+        return self.add_many([entry])[0]
+
+    def add_many(self, entries: list[dict[str, Any]]) -> list[FeedDef]:
+        """Append entries in one go (the file is validated once, not once per entry)."""
+        canon = {canonical_url(f.url): f for f in self.feeds}
+        names = self.names
         text = self.text
-        if text and not text.endswith("\n"):
-            text += "\n"
-        text += ("\n" if text.strip() else "") + render_entry(entry)
+        for entry in entries:
+            dup = canon.get(canonical_url(entry["url"]))
+            if dup is not None:
+                raise ConfigError(f"{entry['url']} is already in {self.path} as {dup.name!r} ({dup.url}); nothing was added.")
+            if entry["name"] in names:
+                raise ConfigError(f"the name {entry['name']!r} is already used in {self.path}; choose another with --name.")
+            names.add(entry["name"])
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += ("\n" if text.strip() else "") + render_entry(entry)
         self._set(text)
-        return next(f for f in self.feeds if f.name == entry["name"])
+        wanted = {e["name"] for e in entries}
+        return [f for f in self.feeds if f.name in wanted]
 
     def remove(self, name: str) -> FeedDef:
         lines = self.text.splitlines(keepends=True)
@@ -141,7 +150,8 @@ class RegistryFile:
         while seg.start < len(lines) and seg.start > 0 and not lines[seg.start].strip() \
                 and not lines[seg.start - 1].strip():
             del lines[seg.start]
-        self._set("".join(lines))
+        text = "".join(lines)
+        self._set(text.rstrip("\n") + "\n" if text.strip() else "")
         return removed
 
     def set_enabled(self, name: str, enabled: bool) -> bool:
