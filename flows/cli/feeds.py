@@ -106,6 +106,11 @@ def _entry_name(title: str | None, url: str, taken: set[str]) -> str:
     return unique_name(base, taken)
 
 
+def _entries(parsed) -> str:
+    n = len(parsed.entries)
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
 def _tag_list(tags: str | None) -> list[str]:
     return [t.strip() for t in (tags or "").split(",") if t.strip()]
 
@@ -156,7 +161,7 @@ def feeds_add(
             console.print(f"{len(found.feeds)} feeds found at {url}:", highlight=False, soft_wrap=True)
             for i, f in enumerate(found.feeds, 1):
                 console.print(f"  {i}. {f.title or '(untitled)'}: {f.url} ({f.parsed.version}, "
-                              f"{len(f.parsed.entries)} entries)", highlight=False, soft_wrap=True)
+                              f"{_entries(f.parsed)})", highlight=False, soft_wrap=True)
             err.print("Nothing was added: choose one with --pick N, or add them all with --all.", highlight=False)
             raise typer.Exit(1)
         if not 1 <= pick <= len(found.feeds):
@@ -178,7 +183,7 @@ def feeds_add(
     for f in chosen:
         added = reg.add({"name": name or _entry_name(f.title, f.url, reg.names), "url": f.url, "title": f.title,
                          "site_url": None if found.is_feed else url, **base})
-        console.print(f"added {added.name}: {added.url} ({f.parsed.version}, {len(f.parsed.entries)} entries) to {feeds}",
+        console.print(f"added {added.name}: {added.url} ({f.parsed.version}, {_entries(f.parsed)}) to {feeds}",
                       highlight=False, soft_wrap=True)
     reg.save()
 
@@ -256,7 +261,7 @@ def feeds_import(
         names.add(name)
         seen[canon] = name
         entries.append({"name": name, "url": f.xml_url, "title": f.title, "site_url": f.html_url,
-                        "tags": list(f.tags) or None, "trusted": trusted or None})
+                        "tags": list(f.tags) or None, "language": f.language, "trusted": trusted or None})
     added = reg.add_many(entries) if entries else []
     if added:
         reg.save()

@@ -30,7 +30,7 @@ class OpmlFeed:
     title: str | None
     html_url: str | None
     tags: tuple[str, ...]
-    line: int | None = None
+    language: str | None = None
 
 
 @dataclass
@@ -93,7 +93,7 @@ def _walk(node: Element, tags: tuple[str, ...], out: OpmlList, depth: int) -> No
             category_tags = tuple(_tag(c) for c in (attrs.get("category") or "").replace(",", "/").split("/") if c.strip())
             all_tags = tuple(dict.fromkeys(tags + category_tags))
             out.feeds.append(OpmlFeed(xml_url=xml_url, title=label, html_url=(attrs.get("htmlurl") or "").strip() or None,
-                                      tags=all_tags))
+                                      tags=all_tags, language=(attrs.get("language") or "").strip() or None))
         elif len(child):
             if depth >= MAX_DEPTH:
                 out.problems.append(f"{label!r}: nested more than {MAX_DEPTH} levels deep")

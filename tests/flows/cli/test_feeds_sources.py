@@ -61,13 +61,13 @@ def test_add_a_site_lists_its_two_feeds_and_adds_the_one_picked(site, registry):
     assert out.returncode == 1
     assert out.stdout == (f"2 feeds found at {b}/:\n"
                           f"  1. Example News: {b}/rss.xml (rss20, 2 entries)\n"
-                          f"  2. Example Analysis: {b}/analysis/atom.xml (atom10, 1 entries)\n")
+                          f"  2. Example Analysis: {b}/analysis/atom.xml (atom10, 1 entry)\n")
     assert out.stderr == "Nothing was added: choose one with --pick N, or add them all with --all.\n"
     assert registry.read_text() == REGISTRY
 
     out = defwatch("feeds", "add", f"{b}/", "--trusted", "--pick", "2", "--tags", "analysis,en", "--feeds", str(registry))
     assert out.returncode == 0, out.stderr
-    assert out.stdout == f"added example-analysis: {b}/analysis/atom.xml (atom10, 1 entries) to {registry}\n"
+    assert out.stdout == f"added example-analysis: {b}/analysis/atom.xml (atom10, 1 entry) to {registry}\n"
     assert registry.read_text() == REGISTRY + (
         f'\n[[feed]]\nname = "example-analysis"\nurl = "{b}/analysis/atom.xml"\ntitle = "Example Analysis"\n'
         f'site_url = "{b}/"\ntags = ["analysis", "en"]\ntrusted = true\n')
@@ -97,7 +97,7 @@ def test_add_all_and_a_direct_feed_and_a_page_without_feeds(site, tmp_path):
     out = defwatch("feeds", "add", f"{b}/", "--trusted", "--all", "--feeds", str(reg))
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"added example-news: {b}/rss.xml (rss20, 2 entries) to {reg}",
-                                       f"added example-analysis: {b}/analysis/atom.xml (atom10, 1 entries) to {reg}"]
+                                       f"added example-analysis: {b}/analysis/atom.xml (atom10, 1 entry) to {reg}"]
     assert [f["name"] for f in tomllib.loads(reg.read_text())["feed"]] == ["example-news", "example-analysis"]
 
     site.route("/rss.xml", status=404)  # the site's only feeds are gone: nothing at the common paths either
@@ -150,7 +150,7 @@ OPML_1 = """<?xml version="1.0" encoding="UTF-8"?>
       <outline text="Europe">
         <outline text="Ministère des Armées" type="rss" xmlUrl="https://www.defense.gouv.fr/rss.xml" htmlUrl="https://www.defense.gouv.fr/"/>
         <outline text="Nordics">
-          <outline text="Försvarsmakten" type="rss" xmlUrl="https://www.forsvarsmakten.se/rss" htmlUrl="https://www.forsvarsmakten.se/"/>
+          <outline text="Försvarsmakten" type="rss" xmlUrl="https://www.forsvarsmakten.se/rss" language="sv" htmlUrl="https://www.forsvarsmakten.se/"/>
         </outline>
       </outline>
       <outline text="Асоціація" title="Міноборони України" type="rss" xmlUrl="https://www.mil.gov.ua/rss"/>
@@ -167,7 +167,7 @@ OPML_1 = """<?xml version="1.0" encoding="UTF-8"?>
 
 def _feeds(path):
     # A feed without a title is exported under its name, which comes back as its title.
-    return sorted((f["url"], tuple(f.get("tags", ())), f.get("title") or f["name"], f.get("site_url"))
+    return sorted((f["url"], tuple(f.get("tags", ())), f.get("title") or f["name"], f.get("site_url"), f.get("language"))
                   for f in tomllib.loads(path.read_text())["feed"])
 
 
@@ -195,6 +195,7 @@ def test_opml_import_then_export_round_trips(registry, tmp_path):
     imported = tomllib.loads(registry.read_text())["feed"]
     ua = next(f for f in imported if f["name"] == "mil-gov-ua")
     assert ua["title"] == "Міноборони України"
+    assert next(f for f in imported if f["name"] == "forsvarsmakten")["language"] == "sv"
 
     exported = tmp_path / "out.opml"
     out = defwatch("feeds", "export", "--format", "opml", "--out", str(exported), "--feeds", str(registry))
@@ -218,7 +219,7 @@ def test_opml_2_with_category_attributes(tmp_path):
     reg = tmp_path / "feeds.toml"
     out = defwatch("feeds", "import", str(opml), "--feeds", str(reg))
     assert out.returncode == 0, out.stderr
-    assert _feeds(reg) == [("https://www.nato.int/rss", ("alliances", "nato"), "NATO", None)]
+    assert _feeds(reg) == [("https://www.nato.int/rss", ("alliances", "nato"), "NATO", None, None)]
 
 
 BOMB = """<?xml version="1.0"?>
