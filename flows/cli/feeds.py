@@ -31,24 +31,30 @@ def feeds_list(
 
     registry = load_feeds(feeds)
     states: dict = {}
+    yields: dict = {}
     if db.exists():
         from warehouse import store
         from warehouse.db import read_connection
 
         with read_connection(db) as con:
             states = store.load_feed_states(con)
+            yields = store.source_yield(con)
     sched = load_settings().schedule
     now = datetime.now(timezone.utc)
     t = Table(title=f"{len(registry)} feeds in {feeds}")
-    for col in ("name", "enabled", "tags", "health", "last status", "failures", "next attempt", "url"):
+    for col in ("name", "kind", "enabled", "tags", "health", "last status", "failures", "next attempt",
+                "articles", "events", "last new article", "url"):
         t.add_column(col, overflow="fold" if col == "url" else "ellipsis")
     for f in registry:
         st = states.get(f.name)
+        y = yields.get(f.name)
         t.add_row(
-            f.name, "yes" if f.enabled else "no", ",".join(f.tags), health(st, now, sched),
+            f.name, f.kind, "yes" if f.enabled else "no", ",".join(f.tags), health(st, now, sched),
             str(st.get("last_status") or st.get("last_error_kind") or "") if st else "",
             str(st.get("consecutive_failures") or 0) if st else "",
             f"{st['next_attempt_at']:%Y-%m-%d %H:%M}" if st and st.get("next_attempt_at") else "",
+            str(y["articles"]) if y else ("0" if st else ""), str(y["events"]) if y else ("0" if st else ""),
+            f"{y['last_new']:%Y-%m-%d %H:%M}" if y and y.get("last_new") else "",
             f.url,
         )
     console.print(t)

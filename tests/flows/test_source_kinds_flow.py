@@ -111,3 +111,16 @@ def test_one_source_of_each_kind(kinds_site, tmp_path, db_path):
     assert site.hits("/sitemaps/recent.xml") == [] and site.hits("/sitemaps/old.xml") == []
     state = dict(query_rows(db_path, "SELECT feed_name, last_outcome FROM feed_state"))
     assert state == {"wire": "ok", "mod-sitemap": "not_modified", "mod-news": "ok"}
+
+    # `feeds list` shows each source's kind and what it yielded.
+    from tests.support.cli import defwatch
+
+    out = defwatch("feeds", "list", "--feeds", str(feeds), "--db", str(db_path))
+    assert out.returncode == 0, out.stderr
+    rows = {cells[0]: cells for line in out.stdout.splitlines() if line.startswith("│")
+            for cells in [[c.strip() for c in line.strip("│").split("│")]]}
+    today = f"{datetime.now(timezone.utc):%Y-%m-%d}"
+    assert [rows[n][1] for n in ("wire", "mod-sitemap", "mod-news")] == ["feed", "sitemap", "page"]
+    # articles, events, last new article
+    assert [tuple(rows[n][8:10]) for n in ("wire", "mod-sitemap", "mod-news")] == [("1", "1"), ("3", "3"), ("2", "2")]
+    assert all(rows[n][10].startswith(today) for n in ("wire", "mod-sitemap", "mod-news"))
