@@ -158,6 +158,10 @@ def feeds_add(
     found = discover(url, settings, trusted)
     if found.error:
         raise ConfigError(f"{found.error}; nothing was added.")
+    if not found.feeds and found.sitemaps:
+        raise ConfigError(f"no feed found at {url}, but the site's robots.txt names a sitemap: {found.sitemaps[0]}; "
+                          f"add it with `defwatch feeds add {found.sitemaps[0]} --kind sitemap"
+                          f"{' --trusted' if trusted else ''}`, or the news page with --kind page.")
     if not found.feeds:
         raise ConfigError(f"no feed found at {url} (neither its <link rel=\"alternate\"> nor the common feed paths); "
                           f"for a site without a feed, add its sitemap with --kind sitemap or its news page with --kind page.")

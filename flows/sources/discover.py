@@ -39,6 +39,7 @@ class Discovery:
     feeds: list[FoundFeed] = field(default_factory=list)
     error: str | None = None            # the address itself could not be fetched
     requests: int = 0
+    sitemaps: list[str] = field(default_factory=list)  # named by robots.txt, when no feed was found
 
 
 def _is_feed(parsed: ParsedFeed) -> bool:
@@ -73,7 +74,22 @@ def discover(url: str, settings: FetchSettings, trusted: bool = False) -> Discov
         candidates = [urljoin(first.final_url, p) for p in COMMON_PATHS]
     found = _check(candidates[:MAX_CANDIDATES], settings, url if trusted else None, out)
     out.feeds = found
+    if not found:
+        out.sitemaps = _robots_sitemaps(first.final_url, settings, url if trusted else None, out)
     return out
+
+
+def _robots_sitemaps(page_url: str, settings: FetchSettings, trusted_origin: str | None, out: Discovery) -> list[str]:
+    """The ``Sitemap:`` lines of the site's robots.txt: what to suggest when it has no feed."""
+    robots = urljoin(page_url, "/robots.txt")
+    (res,), n = run_fetches(settings, [FetchRequest(url=robots, trusted=trusted_origin is not None
+                                                    and same_origin(robots, trusted_origin))])
+    out.requests += n
+    if not res.ok:
+        return []
+    lines = res.body.decode("utf-8", errors="replace").splitlines()
+    found = [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("sitemap:")]
+    return [u for u in dict.fromkeys(found) if urlsplit(u).scheme in ("http", "https")][:5]
 
 
 def _check(candidates: list[str], settings: FetchSettings, trusted_origin: str | None, out: Discovery) -> list[FoundFeed]:

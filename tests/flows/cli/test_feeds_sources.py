@@ -107,6 +107,13 @@ def test_add_all_and_a_direct_feed_and_a_page_without_feeds(site, tmp_path):
     assert out.stderr == (f'error: no feed found at {b}/plain (neither its <link rel="alternate"> nor the common '
                           f"feed paths); for a site without a feed, add its sitemap with --kind sitemap or its news "
                           f"page with --kind page.\n")
+    site.route("/robots.txt", content_type="text/plain",
+               body=f"User-agent: *\nDisallow: /admin\nSitemap: {b}/sitemap_news.xml\n".encode())
+    out = defwatch("feeds", "add", f"{b}/plain", "--trusted", "--feeds", str(reg))
+    assert out.returncode == 2
+    assert out.stderr == (f"error: no feed found at {b}/plain, but the site's robots.txt names a sitemap: "
+                          f"{b}/sitemap_news.xml; add it with `defwatch feeds add {b}/sitemap_news.xml --kind sitemap "
+                          f"--trusted`, or the news page with --kind page.\n")
     out = defwatch("feeds", "add", f"{b}/plain", "--kind", "page", "--selector", "h2 > a", "--name", "plain-news",
                    "--trusted", "--feeds", str(reg))
     assert out.returncode == 0, out.stderr
