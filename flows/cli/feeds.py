@@ -148,10 +148,23 @@ def feeds_add(
     if kind not in ("feed", "sitemap", "page"):
         raise ConfigError(f"--kind {kind!r}: must be feed, sitemap or page.")
     if kind != "feed":
-        added = reg.add({"name": name or _entry_name(None, url, reg.names), "url": url, "kind": kind,
-                         "selector": selector, **base})
+        from flows.pipeline import parse_source
+        from flows.sources.fetch import FetchRequest, run_fetches
+
+        entry = {"name": name or _entry_name(None, url, reg.names), "url": url, "kind": kind, "selector": selector, **base}
+        reg.add(entry)  # a duplicate or a bad selector is refused before anything is fetched
+        (res,), _ = run_fetches(settings, [FetchRequest(url=url, trusted=trusted)])
+        if not res.ok:
+            raise ConfigError(f"{res.error or f'{url} answered HTTP {res.status}'}; nothing was added.")
+        parsed, children = parse_source(reg.feeds[-1], res, settings.max_bytes)
+        if parsed.error_kind:
+            raise ConfigError(f"{parsed.error}; nothing was added.")
+        what = (f"a sitemap index of {len(children)} sitemaps" if children else
+                f"{len(parsed.entries)} {'URLs' if kind == 'sitemap' else 'article links'}")
         reg.save()
-        console.print(f"added {added.name} ({kind}): {added.url} to {feeds}", highlight=False, soft_wrap=True)
+        console.print(f"added {entry['name']} ({kind}, {what}): {url} to {feeds}", highlight=False, soft_wrap=True)
+        if parsed.warning:
+            err.print(f"warning: {parsed.warning}", highlight=False, soft_wrap=True)
         return
     if selector:
         raise ConfigError("--selector is only for --kind page.")

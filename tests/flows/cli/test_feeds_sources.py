@@ -117,7 +117,8 @@ def test_add_all_and_a_direct_feed_and_a_page_without_feeds(site, tmp_path):
     out = defwatch("feeds", "add", f"{b}/plain", "--kind", "page", "--selector", "h2 > a", "--name", "plain-news",
                    "--trusted", "--feeds", str(reg))
     assert out.returncode == 0, out.stderr
-    assert out.stdout == f"added plain-news (page): {b}/plain to {reg}\n"
+    assert out.stdout == f"added plain-news (page, 0 article links): {b}/plain to {reg}\n"
+    assert out.stderr == f"warning: {b}/plain: the selector 'h2 > a' matched no links\n"
     assert tomllib.loads(reg.read_text())["feed"][-1] == {
         "name": "plain-news", "url": f"{b}/plain", "kind": "page", "selector": "h2 > a", "trusted": True}
 
@@ -274,3 +275,22 @@ def test_huge_opml_is_refused_before_reading(registry, tmp_path):
     assert out.stderr == (f"error: {opml} is {size:,} bytes, over the OPML limit of 5,000,000; split it or remove "
                           f"what is not a feed. Nothing was imported.\n")
     assert registry.read_text() == REGISTRY
+
+
+def test_add_a_sitemap_checks_that_it_is_one(site, registry):
+    b = site.base_url
+    site.route("/sitemap.xml", content_type="application/xml", body=(
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>' + b + '/s1.xml</loc></sitemap>'
+        '<sitemap><loc>' + b + '/s2.xml</loc></sitemap></sitemapindex>').encode())
+    out = defwatch("feeds", "add", f"{b}/sitemap.xml", "--kind", "sitemap", "--name", "mod-sitemap", "--trusted",
+                   "--feeds", str(registry))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"added mod-sitemap (sitemap, a sitemap index of 2 sitemaps): {b}/sitemap.xml to {registry}\n"
+    out = defwatch("feeds", "add", f"{b}/", "--kind", "sitemap", "--trusted", "--feeds", str(registry))
+    assert out.returncode == 2
+    assert out.stderr == f"error: {b}/ is an HTML page, not a sitemap; nothing was added.\n"
+    out = defwatch("feeds", "add", f"{b}/missing.xml", "--kind", "sitemap", "--trusted", "--feeds", str(registry))
+    assert out.returncode == 2
+    assert out.stderr == (f"error: {b}/missing.xml answered HTTP 404: not found (the address is wrong or the page was "
+                          f"removed); nothing was added.\n")
+    assert [f["name"] for f in tomllib.loads(registry.read_text())["feed"]] == ["uk-mod", "press", "mod-sitemap"]
