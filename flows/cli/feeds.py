@@ -203,9 +203,13 @@ def feeds_add(
         if not fresh:
             raise ConfigError(f"every feed found at {url} is already in {feeds}; nothing was added.")
         chosen = fresh
+    from flows.sources.urls import same_origin
+
     for f in chosen:
+        # --trusted vouches for the address given, not for another host a page links to.
+        own = {**base, "trusted": True if trusted and same_origin(f.url, url) else None}
         added = reg.add({"name": name or _entry_name(f.title, f.url, reg.names), "url": f.url, "title": f.title,
-                         "site_url": None if found.is_feed else url, **base})
+                         "site_url": None if found.is_feed else url, **own})
         console.print(f"added {added.name}: {added.url} ({f.parsed.version}, {_entries(f.parsed)}) to {feeds}",
                       highlight=False, soft_wrap=True)
     reg.save()

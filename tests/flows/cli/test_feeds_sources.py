@@ -294,3 +294,23 @@ def test_add_a_sitemap_checks_that_it_is_one(site, registry):
     assert out.stderr == (f"error: {b}/missing.xml answered HTTP 404: not found (the address is wrong or the page was "
                           f"removed); nothing was added.\n")
     assert [f["name"] for f in tomllib.loads(registry.read_text())["feed"]] == ["uk-mod", "press", "mod-sitemap"]
+
+
+def test_trust_is_not_passed_on_to_a_feed_on_another_host(site, tmp_path):
+    from tests.support import httpserver
+
+    other, _ = httpserver.start()
+    try:
+        other.route("/feed.xml", content_type="application/rss+xml", body=RSS)
+        site.route("/linker", body=(f'<html><head><link rel="alternate" type="application/rss+xml" '
+                                    f'href="{other.url("/feed.xml")}"></head><body></body></html>').encode())
+        reg = tmp_path / "feeds.toml"
+        # allow_private lets this test reach a second loopback port, as a public host would be reached.
+        out = defwatch("feeds", "add", site.url("/linker"), "--trusted", "--feeds", str(reg),
+                       env={"DEFWATCH_FETCH__ALLOW_PRIVATE": "true"})
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == f"added example-news: {other.url('/feed.xml')} (rss20, 2 entries) to {reg}\n"
+        assert "trusted" not in tomllib.loads(reg.read_text())["feed"][0]
+    finally:
+        other.shutdown()
+        other.server_close()
