@@ -314,3 +314,24 @@ def test_trust_is_not_passed_on_to_a_feed_on_another_host(site, tmp_path):
     finally:
         other.shutdown()
         other.server_close()
+
+
+def test_feeds_check_reads_each_source_as_its_kind(site, tmp_path):
+    import re
+
+    b = site.base_url
+    site.route("/news", body=b'<html><body><nav><a href="/news/all-the-latest-news">All</a></nav>'
+                             b'<main><a href="/news/2025/pact-signed-today">Pact</a></main></body></html>')
+    site.route("/sitemap.xml", content_type="application/xml", body=(
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>' + b + '/a</loc></url>'
+        '<url><loc>' + b + '/b</loc></url></urlset>').encode())
+    reg = tmp_path / "feeds.toml"
+    reg.write_text(f'[[feed]]\nname = "page"\nkind = "page"\nurl = "{b}/news"\ntrusted = true\n\n'
+                   f'[[feed]]\nname = "map"\nkind = "sitemap"\nurl = "{b}/sitemap.xml"\ntrusted = true\n\n'
+                   f'[[feed]]\nname = "wrong"\nkind = "sitemap"\nurl = "{b}/news"\ntrusted = true\n')
+    out = defwatch("feeds", "check", "--feeds", str(reg))
+    assert out.returncode == 1
+    assert re.search(r"page\s+│ ok\s+│ 200\s+│ 1 ", out.stdout)
+    assert re.search(r"map\s+│ ok\s+│ 200\s+│ 2 ", out.stdout)
+    assert re.search(r"wrong\s+│ not a feed\s+│ 200 ", out.stdout)
+    assert out.stderr == "1 of 3 feeds failed.\n"
