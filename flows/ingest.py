@@ -327,9 +327,11 @@ def _store_articles(db: str, new: list[PlannedArticle], settings: Settings, run_
 
 
 def _without_new_validators(poll: pipeline.FeedPoll, states: dict) -> dict:
-    """The feed's new state, but with the validators it had before this run."""
+    """The feed's new state, but with the validators it had before this run, and its last good
+    poll too: a sitemap index reads only the child sitemaps changed since then (flows.sources.sitemap)."""
     prev = states.get(poll.feed.name) or {}
-    return dict(poll.state, etag=prev.get("etag"), last_modified=prev.get("last_modified"))
+    return dict(poll.state, etag=prev.get("etag"), last_modified=prev.get("last_modified"),
+                last_success_at=prev.get("last_success_at"))
 
 
 def _commit_validators(con, polls: list, cands: list) -> None:

@@ -49,16 +49,23 @@ def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Sett
     progress.start("feeds", len(reqs))
     parsed_by_name: dict[str, ParsedFeed] = {}
 
+    by_name = {f.name: f for f in feeds}
+    indexes: dict[str, list[tuple[str, datetime | None]]] = {}
+
     def arrived(res: FetchResult) -> None:
         # Parsed as it arrives, while the other feeds are still on their way (as a plain script
         # would): parsing all of them after the last one came back added its whole time to the run.
         if res.ok:
-            parsed_by_name[res.request.key] = parse_feed(res.body, res.final_url, res.content_type)
+            feed = by_name[res.request.key]
+            parsed_by_name[feed.name], children = parse_source(feed, res, settings.fetch.max_bytes)
+            if children:
+                indexes[feed.name] = children
             res.body = b""
         progress.advance("feeds")
 
     results, n_requests = run_fetches(settings.fetch, reqs, on_done=arrived)
-    by_name = {f.name: f for f in feeds}
+    if indexes:
+        n_requests += read_child_sitemaps(indexes, by_name, states, parsed_by_name, settings)
     polls = []
     for res in results:
         feed = by_name[res.request.key]
@@ -66,6 +73,54 @@ def poll_feeds(feeds: Sequence[FeedDef], states: dict[str, dict], settings: Sett
         state = next_state(feed.name, states.get(feed.name), res, parsed, now, settings.schedule, rng)
         polls.append(FeedPoll(feed=feed, result=res, parsed=parsed, state=state))
     return polls, n_requests
+
+
+def parse_source(feed: FeedDef, res: FetchResult, max_bytes: int) -> tuple[ParsedFeed, list]:
+    """The fetched body of a source read as its kind says: a feed, a sitemap (an index's child
+    sitemaps returned too), or a listing page. Every kind yields the same entries downstream."""
+    if feed.kind == "sitemap":
+        from flows.sources.sitemap import newest_first, parse_sitemap
+
+        sp = parse_sitemap(res.body, res.final_url, max_bytes)
+        return (sp.parsed if sp.children or sp.parsed.error_kind else newest_first(sp.parsed)), sp.children
+    if feed.kind == "page":
+        from flows.sources.listing import parse_listing
+
+        return parse_listing(res.body, res.final_url, feed.selector), []
+    return parse_feed(res.body, res.final_url, res.content_type), []
+
+
+def read_child_sitemaps(indexes: dict[str, list], by_name: dict[str, FeedDef], states: dict[str, dict],
+                        parsed_by_name: dict[str, ParsedFeed], settings: Settings) -> int:
+    """Fetch the changed child sitemaps of each sitemap index (through the same fetcher, limits and
+    guard; trust only for the source's own origin) and gather their entries under the index's
+    source. A child that fails is a warning on the source; returns the number of requests."""
+    from flows.sources.sitemap import changed_children, newest_first, parse_sitemap
+
+    reqs = []
+    for name, children in indexes.items():
+        feed = by_name[name]
+        last_success = (states.get(name) or {}).get("last_success_at")
+        for loc in changed_children(children, last_success):
+            reqs.append(FetchRequest(url=loc, key=name, trusted=feed.trusted and same_origin(loc, feed.url)))
+    results, n = run_fetches(settings.fetch, reqs)
+    problems: dict[str, list[str]] = {}
+    for res in results:
+        name = res.request.key
+        sp = parse_sitemap(res.body, res.final_url, settings.fetch.max_bytes) if res.ok else None
+        if sp is None or sp.parsed.error_kind or sp.children:
+            why = (res.error or f"HTTP {res.status}") if sp is None else (sp.parsed.error or "a nested sitemap index")
+            problems.setdefault(name, []).append(f"{res.request.url}: {why}")
+            continue
+        parsed_by_name[name].entries.extend(sp.parsed.entries)
+    for name in indexes:
+        parsed = newest_first(parsed_by_name[name])
+        if not parsed.entries and parsed.warning == "the sitemap lists no URLs":
+            parsed.warning = None  # an index none of whose sitemaps changed: nothing new, nothing wrong
+        if problems.get(name):
+            note = f"{len(problems[name])} child sitemaps failed ({'; '.join(problems[name][:3])})"
+            parsed.warning = note if parsed.warning in (None, "the sitemap lists no URLs") else f"{parsed.warning}; {note}"
+    return n
 
 
 # The demo server listens on a random port; its articles are identified under this stable origin

@@ -180,6 +180,18 @@ def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]
     return {row[0]: dict(zip(FEED_STATE_COLUMNS, row)) for row in cur.fetchall()}
 
 
+def source_yield(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Per source (feed, sitemap or page): articles it brought, distinct events found in them
+    (mentions a rule change retracted are not counted), and when it last brought an article it had
+    not listed before."""
+    rows = con.execute(
+        "SELECT f.feed_name, count(DISTINCT f.article_id), count(DISTINCT m.event_id), max(f.first_seen) "
+        "FROM article_feeds f LEFT JOIN event_mentions m ON m.article_id = f.article_id AND m.retracted_at IS NULL "
+        "GROUP BY f.feed_name"
+    ).fetchall()
+    return {name: {"articles": a, "events": e, "last_new": last} for name, a, e, last in rows}
+
+
 def save_feed_states(con: duckdb.DuckDBPyConnection, states: Sequence[dict[str, Any]]) -> None:
     if not states:
         return

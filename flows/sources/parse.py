@@ -28,6 +28,7 @@ class ParsedFeed:
     error: str | None = None
     ttl_s: int | None = None
     version: str = ""
+    title: str | None = None       # the feed's own title
 
     @property
     def typical_interval_s(self) -> float | None:
@@ -117,7 +118,8 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         d = feedparser.parse(body, response_headers=headers)
     except Exception as exc:  # feedparser promises not to raise; be safe anyway
         return ParsedFeed(error_kind="not_a_feed", error=f"{url}: the feed could not be parsed ({exc})")
-    out = ParsedFeed(version=d.get("version", "") or "", ttl_s=_ttl_seconds(d.get("feed", {})))
+    out = ParsedFeed(version=d.get("version", "") or "", ttl_s=_ttl_seconds(d.get("feed", {})),
+                     title=html_to_text(d.get("feed", {}).get("title")))
     no_link = 0
     for e in d.entries:
         link = e.get("link") or ""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.errors import ConfigError
 
@@ -24,6 +25,12 @@ class FeedDef(BaseModel):
     enabled: bool = True
     trusted: bool = False  # exempt from the private-address guard (e.g. the loopback demo server)
     confirmed: bool | None = None  # the address was checked against published material
+    # What the address is: an RSS/Atom feed, a (news) sitemap or sitemap index, or a listing page
+    # whose article links are chosen by ``selector`` (CSS) or the site's own link pattern.
+    kind: Literal["feed", "sitemap", "page"] = "feed"
+    selector: str | None = None
+    title: str | None = None       # a human title (kept from OPML or the feed itself)
+    site_url: str | None = None    # the site's home page (OPML htmlUrl)
 
     @field_validator("url")
     @classmethod
@@ -32,6 +39,26 @@ class FeedDef(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// address")
         return v
+
+    @field_validator("selector")
+    @classmethod
+    def _css(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from cssselect import SelectorError
+        from lxml.cssselect import CSSSelector
+
+        try:
+            CSSSelector(v)
+        except SelectorError as exc:
+            raise ValueError(f"not a CSS selector ({exc})") from None
+        return v
+
+    @model_validator(mode="after")
+    def _selector_needs_page(self) -> FeedDef:
+        if self.selector is not None and self.kind != "page":
+            raise ValueError('selector is only used by kind = "page"')
+        return self
 
     @property
     def host(self) -> str:
