@@ -59,6 +59,8 @@ def test_a_query_during_slow_pages_answers_at_once_and_the_run_ends_like_a_clean
         (after, took, out), = queries
         assert out.returncode == 0, out.lines
         assert out.lines == ["status", "running"], "the query answered during the run"
+        print(f"query started {after:.1f} s after the first page request, answered in {took:.1f} s; "
+              f"the run took {run.elapsed_s:.1f} s")
         assert took < QUERY_BOUND_S, f"the query took {took:.1f} s: it waited for the writer"
         assert after + took < PAGE_DELAY_S, "it answered before the first page did"
         assert run.elapsed_s > PAGE_DELAY_S, "the pages really were slow"
