@@ -1,8 +1,9 @@
 """Connections and migrations: the only place that opens the DuckDB file.
 
 DuckDB allows one read-write process per file, and a writer blocks readers
-too. The ingest flow keeps its write connection across batches (``HeldWriter``)
-but hands it over between two batches as soon as another process waits for the
+too. The ingest flow keeps its write connection across batches that are ready
+one after another (``HeldWriter``), closes it while it waits for the network,
+and hands it over between two batches as soon as another process waits for the
 file (that process leaves a flag file next to the database), so a query waits
 at most about one batch write. Both sides retry on the lock error for a bounded
 time and then raise ``DatabaseBusyError``, whose message says what to do
