@@ -90,10 +90,12 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def test_notify_tokens_never_reach_a_command_line_or_a_child_environment(tmp_path):
+@pytest.mark.parametrize("given", ["--notify-file", "--notify"])
+def test_notify_tokens_never_reach_a_command_line_or_a_child_environment(tmp_path, given):
     """--notify-file keeps the token out of the process listing, and DEFWATCH_NOTIFY is taken out of
     the environment before any child starts: the embedded Prefect server, the forkserver and the
-    cleaning workers are read from /proc (cmdline and environ) all through a run."""
+    cleaning workers are read from /proc (cmdline and environ) all through a run. A --notify URL is
+    in defwatch's own command line (the user typed it there; the help says so), in no child's."""
     file_token, env_token = "fil3-T0ken-a81", "env-T0ken-b92"
     receiver = Receiver()
     srv = SlowSampleServer().start()
@@ -115,7 +117,8 @@ def test_notify_tokens_never_reach_a_command_line_or_a_child_environment(tmp_pat
             while proc.returncode is None:
                 for pid in [proc.pid, *_descendants(proc.pid)]:
                     try:
-                        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if (
+                            pid != proc.pid or given == "--notify-file") else b""
                         environ = Path(f"/proc/{pid}/environ").read_bytes() if pid != proc.pid else b""
                     except OSError:
                         continue
@@ -126,7 +129,9 @@ def test_notify_tokens_never_reach_a_command_line_or_a_child_environment(tmp_pat
                 time.sleep(0.1)
 
         run = run_cli(["ingest", "--db", str(tmp_path / "n.duckdb"), "--feeds", str(feeds), "--force", "--json",
-                       "--notify-file", str(notify_file)], env, tmp_path, timeout=300, while_running=watch, tag="nf")
+                       *([given, str(notify_file)] if given == "--notify-file" else
+                         [given, f"{receiver.url('/file', scheme='json')}?token={file_token}"])],
+                      env, tmp_path, timeout=300, while_running=watch, tag="nf")
         assert run.returncode == 0, run.stderr[-3000:]
         assert leaks == []
         children = [cmd for pid, cmd in seen.items() if pid != run.pid]
