@@ -1,8 +1,9 @@
 """Connections and migrations: the only place that opens the DuckDB file.
 
 DuckDB allows one read-write process per file, and a writer blocks readers
-too. The ingest flow keeps its write connection across batches (``HeldWriter``)
-but hands it over between two batches as soon as another process waits for the
+too. The ingest flow keeps its write connection across batches that are ready
+one after another (``HeldWriter``), closes it while it waits for the network,
+and hands it over between two batches as soon as another process waits for the
 file (that process leaves a flag file next to the database), so a query waits
 at most about one batch write. Both sides retry on the lock error for a bounded
 time and then raise ``DatabaseBusyError``, whose message says what to do
@@ -315,11 +316,17 @@ class HeldWriter:
             self.release()  # whatever went wrong, the next use starts from a fresh connection
             raise
 
-    def release(self) -> None:
-        """Close the connection (a checkpoint): other processes can open the file now."""
+    def release(self, checkpoint: bool = True) -> None:
+        """Close the connection (a checkpoint): other processes can open the file now.
+
+        ``checkpoint=False`` while a run waits for the network: the committed batches stay in the
+        write-ahead log (durable; readers and the next open replay it) instead of being copied into
+        the file before each batch. Measured on the demo with 0.3 s pages and batches of 5: a
+        checkpoint per batch left a 13 MB file against 7.2 MB, and costs 0.2-0.3 s of CPU each.
+        DuckDB still checkpoints by itself when the log passes its threshold (16 MB)."""
         if self._con is not None:
             con, self._con = self._con, None
-            close_without_filling_the_disk(self.path, con)
+            close_without_filling_the_disk(self.path, con, checkpoint)
 
     def _hand_over(self) -> None:
         self.handovers += 1
@@ -344,13 +351,15 @@ def _secure_new_file(path: Path) -> None:
     path.unlink()
 
 
-def close_without_filling_the_disk(path: Path, con: duckdb.DuckDBPyConnection) -> None:
-    """Close a write connection; below the disk reserve, without the checkpoint closing does.
-    The checkpoint copies changed blocks into the file (megabytes); skipped, the committed data
-    stays in the write-ahead log, which the next open replays once there is room again."""
+def close_without_filling_the_disk(path: Path, con: duckdb.DuckDBPyConnection, checkpoint: bool = True) -> None:
+    """Close a write connection; below the disk reserve (or with ``checkpoint=False``), without
+    the checkpoint closing does. The checkpoint copies changed blocks into the file (megabytes);
+    skipped, the committed data stays in the write-ahead log, which the next open replays."""
     try:
         ensure_disk_space(path)
     except DiskFullError:
+        checkpoint = False
+    if not checkpoint:
         with contextlib.suppress(duckdb.Error):
             con.execute("PRAGMA disable_checkpoint_on_shutdown")
     con.close()

@@ -12,6 +12,7 @@ import gc
 
 import typer
 
+from flows.alerts import notify
 from flows.cli import alerts, events, extract, feeds, ingest, maintenance, report
 
 app = typer.Typer(
@@ -50,6 +51,8 @@ def main() -> None:
     # a 304-only run). Frozen objects are left to the operating system; nothing of ours relies on
     # a finaliser at exit (connections and pools are closed by their `with` blocks).
     atexit.register(gc.freeze)
+    # Tokens in DEFWATCH_NOTIFY stay in this process: the processes it starts inherit the environment.
+    notify.take_from_environment()
     app()
 
 

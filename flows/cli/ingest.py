@@ -8,32 +8,46 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyOption
+from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyFileOption, NotifyOption
 from flows.cli.output import console, emit_summary, err, errors_are_messages, flow_progress, print_articles
 from flows.alerts import notify as notify_urls
-from flows.errors import DefwatchError
+from flows.errors import ConfigError, DefwatchError
+
+
+def _check_registry(feeds_file: Path, base_url: str | None = None) -> None:
+    """The registry is a file that lists feeds: one line otherwise, before anything starts (an
+    empty registry used to run, create an empty database and say nothing)."""
+    from flows.sources.registry import load_feeds
+
+    if feeds_file.is_dir():
+        raise ConfigError(f"--feeds {feeds_file} is a folder: give the feed registry file (TOML), e.g. "
+                          f"{feeds_file / 'feeds.toml'}.")
+    if not load_feeds(feeds_file, base_url=base_url):
+        raise ConfigError(f"{feeds_file} lists no feeds: nothing to ingest, and no database was created. Add "
+                          f"feeds to it, as samples/feeds.toml does.")
 
 
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
                 overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
-    from flows.sources.registry import load_feeds
+    from flows.runtime.prefect_env import quiet_typed_failures
     from flows.runtime.runlock import run_lock
 
     # Validate the registry before Prefect starts (and before the database is touched), and say
-    # plainly if another run holds the database (the flow enforces the lock itself as well).
-    load_feeds(feeds_file, base_url=base_url)
+    # plainly if another run holds the database. The lock is held around the whole flow call (the
+    # flow's own lock finds it held by this process): a run that loses a race is refused here, in
+    # one line, and never inside the flow, where Prefect would log the refusal with a traceback.
+    _check_registry(feeds_file, base_url)
     with run_lock(db, wait_s=wait):
-        pass
-    from warehouse.db import ensure_writable_database
-    ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
-    with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
-        from flows.ingest import ingest_flow
-    # Everything imported so far lives until exit: keep it out of every later garbage collection
-    # (each full collection would walk Prefect's several hundred thousand objects again).
-    gc.freeze()
-    with flow_progress():
-        return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
-                           settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
+        from warehouse.db import ensure_writable_database
+        ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
+        with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
+            from flows.ingest import ingest_flow
+        # Everything imported so far lives until exit: keep it out of every later garbage collection
+        # (each full collection would walk Prefect's several hundred thousand objects again).
+        gc.freeze()
+        with flow_progress(), quiet_typed_failures():
+            return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
+                               settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
 
 @errors_are_messages
 def ingest(
@@ -42,6 +56,7 @@ def ingest(
     force: Annotated[bool, typer.Option(help="Poll every enabled feed now, even those not yet due.")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another ingest run on the same database.")] = 0.0,
     notify: NotifyOption = None,
+    notify_file: NotifyFileOption = None,
     mark_seen: MarkSeenOption = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
 ) -> None:
@@ -50,7 +65,7 @@ def ingest(
     Feeds are polled with conditional GET; a feed that failed waits longer each time (never given up).
     Runs once and exits: for a schedule use `defwatch serve`.
     """
-    notify_urls.hand_over(notify)
+    notify_urls.hand_over(notify, notify_file)
     summary = _run_ingest(db, feeds, None, force, wait=wait, mark_seen=mark_seen)
     emit_summary(summary, db, json_out)
 
@@ -59,6 +74,7 @@ def demo(
     db: DbOption = Path("defwatch.duckdb"),
     samples: Annotated[Path, typer.Option(help="Folder with feeds.toml, feeds/ and articles/.")] = PROJECT_ROOT / "samples",
     notify: NotifyOption = None,
+    notify_file: NotifyFileOption = None,
     mark_seen: MarkSeenOption = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run row as JSON.")] = False,
 ) -> None:
@@ -72,7 +88,7 @@ def demo(
     feeds_file = samples / "feeds.toml"
     if not feeds_file.exists():
         raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
-    notify_urls.hand_over(notify)
+    notify_urls.hand_over(notify, notify_file)
     with serve_directory(samples) as server:
         err.print(f"serving {samples} at {server.base_url}")
         summary = _run_ingest(db, feeds_file, server.base_url, force=True, mark_seen=mark_seen)
@@ -88,6 +104,7 @@ def serve(
     cron: Annotated[Optional[str], typer.Option(help="Cron schedule, e.g. '*/15 * * * *'.")] = None,
     port: Annotated[int, typer.Option(help="Port for a local Prefect server (when PREFECT_API_URL is unset).")] = 4200,
     notify: NotifyOption = None,
+    notify_file: NotifyFileOption = None,
 ) -> None:
     """Run `ingest` on a schedule until Ctrl-C.
 
@@ -101,7 +118,8 @@ def serve(
     if (every is None) == (cron is None):
         raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
-    notify_urls.export_for_child_runs(notify)  # the scheduled runs are processes of their own
+    _check_registry(feeds)
+    notify_urls.export_for_child_runs(notify, notify_file)  # the scheduled runs are processes of their own
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
 
 @errors_are_messages

@@ -23,6 +23,13 @@ NotifyOption = Annotated[
                                   "json://127.0.0.1:8080/hook, mailto://…, slack://…. Env: DEFWATCH_NOTIFY "
                                   "(space-separated)."),
 ]
+NotifyFileOption = Annotated[
+    Optional[Path],
+    typer.Option("--notify-file", help="Send this run's alerts to the apprise URLs in this file (one a line, "
+                                       "# comments): unlike --notify, the URLs' tokens stay out of the process "
+                                       "listing. Env: DEFWATCH_NOTIFY, which defwatch keeps from the processes it "
+                                       "starts."),
+]
 MarkSeenOption = Annotated[bool, typer.Option("--mark-seen", help="Record this run's alerts as seen without sending them (first backfill).")]
 
 

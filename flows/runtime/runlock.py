@@ -1,6 +1,9 @@
 """One ingest run per database at a time, enforced with an OS file lock beside the database.
 
 The lock dies with its process (kill -9 included), so a crashed run never blocks the next one.
+It is re-entrant within a process: the CLI takes it around the whole flow call, so the flow's own
+``run_lock`` finds it held by its caller and goes on (a loser of a race is then told in one line
+by the CLI, before Prefect could log the refusal with a traceback).
 """
 
 from __future__ import annotations
@@ -29,10 +32,21 @@ def _holder(fd: int) -> str:
     return "unknown"
 
 
+_held: dict[str, int] = {}  # lock files this process holds -> how many times (re-entry)
+
+
 @contextlib.contextmanager
 def run_lock(db: Path, wait_s: float = 0.0) -> Iterator[None]:
     path = Path(str(db) + ".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(path)
+    if _held.get(key):  # this process holds it already (an OS lock would refuse a second descriptor)
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     deadline = time.monotonic() + wait_s
     try:
@@ -50,6 +64,10 @@ def run_lock(db: Path, wait_s: float = 0.0) -> Iterator[None]:
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            _held.pop(key, None)
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -4,10 +4,15 @@ output; the query command cannot write; the database file is owner-only."""
 from __future__ import annotations
 
 import stat
+import time
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
+from tests.reliability.faults_support import run_defwatch
 from tests.reliability.support import ALERT_CONFIG, SlowSampleServer, child_env, query_db, run_cli, write_registry
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.flow
 TOKEN = "tok3n-Zq81x"
@@ -66,3 +71,117 @@ def test_database_file_is_owner_only(failed_notify_run):
     for path in [db, db.with_name(db.name + ".lock")]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path.name} is {oct(mode)}"
+
+
+def _descendants(pid: int) -> list[int]:
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+@pytest.mark.parametrize("given", ["--notify-file", "--notify"])
+def test_notify_tokens_never_reach_a_command_line_or_a_child_environment(tmp_path, given):
+    """--notify-file keeps the token out of the process listing, and DEFWATCH_NOTIFY is taken out of
+    the environment before any child starts: the embedded Prefect server, the forkserver and the
+    cleaning workers are read from /proc (cmdline and environ) all through a run. A --notify URL is
+    in defwatch's own command line (the user typed it there; the help says so), in no child's."""
+    file_token, env_token = "fil3-T0ken-a81", "env-T0ken-b92"
+    receiver = Receiver()
+    srv = SlowSampleServer().start()
+    srv.delays["articles"] = 0.3   # a run of some seconds, its children alive meanwhile
+    try:
+        feeds = write_registry(tmp_path, srv.base_url)
+        config = tmp_path / "alerts.toml"
+        config.write_text(ALERT_CONFIG)
+        notify_file = tmp_path / "notify.urls"
+        notify_file.write_text(f"# alerts go here\n{receiver.url('/file', scheme='json')}?token={file_token}\n")
+        notify_file.chmod(0o600)
+        # No PREFECT_API_URL: the run starts its own Prefect server, a child whose environment is read.
+        env = child_env(None, {"DEFWATCH_CONFIG": str(config), "DEFWATCH_WORKERS": "2", "DEFWATCH_BATCH_SIZE": "5",
+                               "DEFWATCH_NOTIFY": f"{receiver.url('/env', scheme='json')}?token={env_token}"})
+        seen: dict[int, str] = {}
+        leaks: list[str] = []
+
+        def watch(proc) -> None:
+            while proc.returncode is None:
+                for pid in [proc.pid, *_descendants(proc.pid)]:
+                    try:
+                        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if (
+                            pid != proc.pid or given == "--notify-file") else b""
+                        environ = Path(f"/proc/{pid}/environ").read_bytes() if pid != proc.pid else b""
+                    except OSError:
+                        continue
+                    seen[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+                    for token in (file_token, env_token):
+                        if token.encode() in cmdline or token.encode() in environ:
+                            leaks.append(f"{token} in process {pid}: {seen[pid][:150]}")
+                time.sleep(0.1)
+
+        run = run_cli(["ingest", "--db", str(tmp_path / "n.duckdb"), "--feeds", str(feeds), "--force", "--json",
+                       *([given, str(notify_file)] if given == "--notify-file" else
+                         [given, f"{receiver.url('/file', scheme='json')}?token={file_token}"])],
+                      env, tmp_path, timeout=300, while_running=watch, tag="nf")
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert leaks == []
+        children = [cmd for pid, cmd in seen.items() if pid != run.pid]
+        assert any("forkserver" in cmd for cmd in children), children      # the cleaning pool
+        assert any("uvicorn" in cmd or "prefect" in cmd for cmd in children), children  # the Prefect server
+        # The file's URL is the channel (it overrides DEFWATCH_NOTIFY, as --notify does).
+        assert run.json()["alerts_sent"] > 0
+        with receiver.lock:
+            paths = {m.path.split("?")[0] for m in receiver.received}
+        assert paths == {"/file"}
+        assert file_token not in run.stdout + run.stderr and env_token not in run.stdout + run.stderr
+    finally:
+        srv.stop()
+        receiver.stop()
+
+
+def test_a_bad_notify_file_is_one_line(tmp_path):
+    missing = tmp_path / "nope.urls"
+    out = run_defwatch(["ingest", "--db", str(tmp_path / "x.duckdb"), "--feeds", str(REPO / "samples" / "feeds.toml"),
+                        "--notify-file", str(missing)], child_env(None))
+    assert out.returncode == 2
+    assert out.lines == [f"error: --notify-file {missing} cannot be read (No such file or directory): give a file "
+                         f"with one apprise URL a line, readable by this user."]
+    assert out.leftovers == [] and not (tmp_path / "x.duckdb").exists()
+
+
+_SERVE_HANDOVER = """
+import os, subprocess, sys
+from flows.alerts import notify
+notify.take_from_environment()
+notify.export_for_child_runs(sys.argv[1:] or None)
+path = os.environ["DEFWATCH_NOTIFY_FILE"]
+print(oct(os.stat(path).st_mode & 0o777), oct(os.stat(os.path.dirname(path)).st_mode & 0o777))
+child = ("import os; from flows.alerts.notify import notify_urls; "
+         "print(notify_urls()); print(open('/proc/self/environ', 'rb').read().count(b'T0ken'))")
+sys.stdout.flush()
+subprocess.run([sys.executable, "-c", child], check=True)
+"""
+
+
+def test_serve_hands_notify_urls_to_its_runs_by_a_private_file(tmp_path):
+    """`defwatch serve`'s scheduled runs are processes of their own: they get the URLs from a file
+    only the user can read, named in their environment; the environment holds no token."""
+    import subprocess
+    import sys
+
+    url = "json://127.0.0.1:9/hook?token=serve-T0ken-c3"
+    env = {**child_env(None), "DEFWATCH_NOTIFY": "json://127.0.0.1:9/env?token=env-T0ken-d4"}
+    for args, want in (([url], [url]), ([], ["json://127.0.0.1:9/env?token=env-T0ken-d4"])):
+        out = subprocess.run([sys.executable, "-c", _SERVE_HANDOVER, *args], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == ["0o600 0o700", repr(want), "0"]
