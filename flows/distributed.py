@@ -154,8 +154,10 @@ def fanout_flow(
     plan = plan_shards(db, feeds_file, shards)
 
     def submit(i: int, attempt: int):
+        # A retry polls its feeds even if not due: the lost run committed their next poll time
+        # when it polled them, before it stored their articles (it withheld only the validators).
         params = {"shard": f"{i}/{shards}", "db": db, "feeds_file": feeds_file, "base_url": base_url,
-                  "force": force, "feeds": plan[i]}
+                  "force": force or attempt > 1, "feeds": plan[i]}
         run = run_deployment(name=deployment, parameters=params, timeout=0, as_subflow=True,
                              tags=[f"shard-{i}-of-{shards}"])
         log.info("shard %d/%d (%d feeds, attempt %d): flow run %s", i, shards, len(plan[i]), attempt, run.id)

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -113,15 +114,24 @@ class Recipe:
                 "DEFWATCH_DUCKLAKE_SCHEMA": "defwatch"}
 
     def stop(self) -> None:
-        """End every process the recipe started (their groups only), then drop its databases."""
+        """End every process the recipe started, then drop its databases. Its background servers
+        and workers stay in the recipe's process groups; a worker starts each flow run in a
+        session of its own, so those are found as the workers' descendants."""
+        pids: list[int] = []
+        for p in self.groups:
+            for pid in in_group(p.pid):
+                pids += [q for q in subtree(pid) if q not in pids]
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            for p in self.groups:
+            for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(p.pid, sig)
+                    os.kill(pid, sig)
             if sig == signal.SIGTERM:
-                for p in self.groups:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        p.wait(timeout=15)
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and any(Path(f"/proc/{q}").exists() for q in pids):
+                    time.sleep(0.2)
+        for p in self.groups:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=5)
         for db in (self.prefect_db, self.lake_db):
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", db],
                            capture_output=True, timeout=60)
@@ -163,3 +173,90 @@ def require_recipe_services() -> None:
     why = skip_reason()
     if why:
         pytest.skip(f"the scale-out recipe needs PostgreSQL, the DuckDB extension packages and its tools: {why}")
+
+
+# -- slow pages and killing one worker (the lost-worker test) ------------------------------------
+
+@contextlib.contextmanager
+def slow_samples(delay_s: float):
+    """samples/ on loopback with every article page ``delay_s`` late (feeds answer at once), so a
+    shard run is still fetching when the test kills its worker."""
+    import threading
+    import time
+
+    from flows import sample_server
+
+    class SlowHandler(sample_server._Handler):
+        def do_GET(self):  # noqa: N802
+            if not self.path.startswith("/feeds/"):
+                time.sleep(delay_s)
+            super().do_GET()
+
+    server = sample_server.SampleServer(SAMPLES)
+    server.RequestHandlerClass = SlowHandler
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _proc(pid: int, what: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{what}").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        out += [int(c) for c in _proc(pid, f"task/{task.name}/children").split()]
+    return out
+
+
+def subtree(pid: int) -> list[int]:
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo += _children(p)
+    return seen
+
+
+def in_group(pgid: int) -> list[int]:
+    """Every process of a process group (background processes outlive the shell that started
+    them, so they are found by group, not by parent)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _proc(int(stat.parent.name), "stat").rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and int(fields[2]) == pgid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def busy_shard_worker(pgid: int, logs: Path) -> int | None:
+    """The pid of a shard worker of process group ``pgid`` whose shard is fetching pages now (its
+    log, ``worker-N.log``, says the ingest started and has not finished)."""
+    for pid in in_group(pgid):
+        cmd = _proc(pid, "cmdline").split("\0")
+        if "worker" in cmd and "shards" in cmd and "--name" in cmd:
+            name = cmd[cmd.index("--name") + 1]  # shard-worker-N
+            log = logs / f"worker-{name.rsplit('-', 1)[-1]}.log"
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "new articles to fetch" in text and "articles fetched and cleaned" not in text:
+                return pid
+    return None
+
+
+def kill_tree(pid: int) -> list[int]:
+    """SIGKILL a process and everything under it (a machine that dies), the parent first so that
+    it cannot report anything."""
+    pids = subtree(pid)
+    for p in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
+    return pids
