@@ -51,3 +51,16 @@ def test_the_recipe_runs_as_written_and_the_lake_equals_one_process(tmp_path, mo
         assert len(served) == 3, recipe.log_tail()
     finally:
         recipe.stop()
+
+
+def test_the_readme_carries_the_same_recipe():
+    import re
+
+    from tests.scaleout.recipe import DOC, REPO
+
+    def block(path):
+        m = re.search(r"<!-- recipe:begin -->(.*?)<!-- recipe:end -->", path.read_text(encoding="utf-8"), re.S)
+        assert m, f"{path.name} has no recipe block"
+        return m.group(1)
+
+    assert block(REPO / "README.md") == block(DOC)
