@@ -116,18 +116,20 @@ class Cluster:
         from prefect import get_client
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
         from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        os.environ["PREFECT_API_URL"] = self.api
-        t0 = time.time()
-        run = run_deployment("ingest-fanout/defwatch-fanout", timeout=None, as_subflow=False,
-                             parameters={"shards": shards, "feeds_file": str(feeds), "force": True, "deliver": False},
-                             job_variables={"env": lake})
-        wall = time.time() - t0
-        if not run.state.is_completed():
-            raise RuntimeError(f"fan-out ended {run.state.name}: see {self.tmp}/coordinator.log")
-        with get_client(sync_client=True) as client:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(
-                after_=run.start_time)), limit=200)
+        with temporary_settings({PREFECT_API_URL: self.api}):
+            t0 = time.time()
+            run = run_deployment("ingest-fanout/defwatch-fanout", timeout=None, as_subflow=False, poll_interval=1,
+                                 parameters={"shards": shards, "feeds_file": str(feeds), "force": True,
+                                             "deliver": False},
+                                 job_variables={"env": lake})
+            wall = time.time() - t0
+            if not run.state.is_completed():
+                raise RuntimeError(f"fan-out ended {run.state.name}: see {self.tmp}/coordinator.log")
+            with get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(
+                    after_=run.start_time)), limit=200)
         shards_runs = [r for r in runs if r.parent_task_run_id and r.id != run.id
                        and any(t.startswith("shard-") for t in r.tags)]
         return {"wall": wall, "coordinator_pickup": run.start_time.timestamp() - t0,
