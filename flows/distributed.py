@@ -1,16 +1,19 @@
 """Scale-out: N workers ingest disjoint shards of the feed registry into one shared event log.
 
 * ``ingest-shard`` (``ingest_shard``): the unit of work a Prefect worker runs. It keeps the feeds
-  whose stable hash (``warehouse.backend.shard_of``: sha256 of the name, mod N) equals its shard
-  ``i/N`` and runs the ordinary ``ingest`` flow on them as a subflow. With
-  ``DEFWATCH_WAREHOUSE=ducklake`` every shard writes the same DuckLake; with the default DuckDB
-  file the shards simply queue behind the file's run lock.
-* ``ingest-fanout`` (``fanout_flow``): the coordinator. It starts one run of the ``ingest-shard``
-  deployment per shard (``run_deployment``), so the work pool hands them to its workers, waits for
-  all of them and fails if any failed.
+  the coordinator planned for its shard ``i/N`` (``feeds``; without a plan, those whose stable
+  hash, ``warehouse.backend.shard_of``, mod N is i) and runs the ordinary ``ingest`` flow on them
+  as a subflow. With ``DEFWATCH_WAREHOUSE=ducklake`` every shard writes the same DuckLake; with the
+  default DuckDB file the shards simply queue behind the file's run lock.
+* ``ingest-fanout`` (``fanout_flow``): the coordinator. It closes ``runs`` rows whose flow runs
+  ended, plans the shards (``flows.shardplan``: balanced by each feed's recent articles), starts
+  one run of the ``ingest-shard`` deployment per shard (``run_deployment``: the pool's ``shards``
+  queue hands them to its workers), waits for all of them, starts again a shard whose run Prefect
+  marked Crashed (its worker died: ``prefect-automations.yaml``), and fails if any still failed.
 
 Deployment: ``prefect.yaml`` at the repository root (``prefect deploy --all``), or
-``python -m flows.distributed deploy``. How to run the whole thing: docs/SCALING.md.
+``python -m flows.distributed deploy`` (the same queues and concurrency limit). How to run the
+whole thing: docs/SCALING.md.
 
 Command line (each its own Prefect client; without PREFECT_API_URL an ephemeral server)::
 
