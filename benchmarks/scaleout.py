@@ -2,7 +2,7 @@
 workers, against one process on the same corpus in the same run, with slow and fast pages.
 
     python benchmarks/scaleout.py                # 12 feeds x 8 articles, pages 0 s and 1.5 s late, 3 repeats
-    python benchmarks/scaleout.py --quick        # fast pages only, 1 and 2 workers, 1 repeat (CI smoke)
+    python benchmarks/scaleout.py --quick        # 6 feeds x 4 articles, fast pages, 2 workers, once (CI smoke)
 
 What runs is the recipe of docs/SCALING.md: a Prefect server on PostgreSQL, a process work pool,
 the deployments (``python -m flows.distributed deploy``), one coordinator worker and N shard
@@ -173,14 +173,16 @@ def drop_lake(lake: dict[str, str]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--feeds", type=int, default=12)
-    ap.add_argument("--items", type=int, default=8)
+    ap.add_argument("--feeds", type=int)
+    ap.add_argument("--items", type=int)
     ap.add_argument("--latencies", default=None, help="page delays in seconds, e.g. 0,1.5")
     ap.add_argument("--workers", default=None, help="shard workers per fan-out, e.g. 1,2,3")
     ap.add_argument("--repeat", type=int, default=None)
     a = ap.parse_args()
     latencies = [float(x) for x in (a.latencies or ("0" if a.quick else "0,1.5")).split(",")]
-    counts = [int(x) for x in (a.workers or ("1,2" if a.quick else "1,2,3")).split(",")]
+    counts = [int(x) for x in (a.workers or ("2" if a.quick else "1,2,3")).split(",")]
+    a.feeds = a.feeds or (6 if a.quick else 12)
+    a.items = a.items or (4 if a.quick else 8)
     repeat = a.repeat or (1 if a.quick else 3)
 
     why = backend.extensions_available() or backend.postgres_reachable(f"dbname=test {PG}")
