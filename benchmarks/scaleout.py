@@ -126,7 +126,9 @@ class Cluster:
                                  job_variables={"env": lake})
             wall = time.time() - t0
             if not run.state.is_completed():
-                raise RuntimeError(f"fan-out ended {run.state.name}: see {self.tmp}/coordinator.log")
+                tails = "".join(f"\n--- {f.name}\n" + f.read_text(errors="replace")[-3000:]
+                                for f in sorted(self.tmp.glob("*.log")) if f.name != "server.log")
+                raise RuntimeError(f"fan-out ended {run.state.name}; the workers' logs:{tails}")
             with get_client(sync_client=True) as client:
                 runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(
                     after_=run.start_time)), limit=200)
