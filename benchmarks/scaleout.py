@@ -1,29 +1,30 @@
-"""Scale-out: 1, 2 and 3 workers ingesting disjoint shards into one DuckLake (PostgreSQL catalog).
+"""Scale-out through the real pool: submit -> completion of a fan-out with 1, 2 and 3 shard
+workers, against one process on the same corpus in the same run, with slow and fast pages.
 
-    python benchmarks/scaleout.py            # 40 feeds x 15 articles, 200 ms per request
-    python benchmarks/scaleout.py --quick    # 12 feeds x 8 articles (CI smoke)
+    python benchmarks/scaleout.py                # 12 feeds x 8 articles, pages 0 s and 1.5 s late, 3 repeats
+    python benchmarks/scaleout.py --quick        # 6 feeds x 4 articles, fast pages, 2 workers, once (CI smoke)
 
-Alert rules are switched off in the workers (see the note in main()).
+What runs is the recipe of docs/SCALING.md: a Prefect server on PostgreSQL, a process work pool,
+the deployments (``python -m flows.distributed deploy``), one coordinator worker and N shard
+workers (``--limit 1``, ``PREFECT_WORKER_QUERY_SECONDS=2``), each fan-out into a fresh DuckLake
+(its own PostgreSQL schema and data folder; the shard workers are restarted with it, before the
+clock starts). The clock starts when the fan-out is submitted (``run_deployment``) and stops when
+it is Completed: what an operator waits. One process is ``python -m flows.distributed worker
+--shard 0/1`` (the ``ingest`` flow on every feed, against the same server), launch -> exit.
 
-A generated corpus (benchmarks/_corpus.py) is served by benchmarks/_server.py on loopback, one site
-per feed, every request delayed by --latency. One Prefect server runs for the whole benchmark
-(as in production: workers talk to a running server). For each N, a fresh DuckLake is created
-(its own PostgreSQL schema and data folder) and N processes run ``python -m flows.distributed
-worker --shard i/N`` at once.
+Where the time goes, from the flow runs' own timestamps (medians): the coordinator's pick-up (submit
+-> its flow starts: worker poll + process start + pull step), each shard's pick-up (created ->
+started) and run (started -> ended), and the coordinator's tail (last shard ended -> completed).
 
-Each worker models one machine with a bounded network budget (fetch concurrency --concurrency,
-default 4 requests in flight; 1 cleaning process): the work is network-bound, as it is for a real
-crawler, so N workers should approach N times the throughput until the shared writer lock or this
-box's 2 cores become the limit. Throughput = new articles / (last worker exit - first request);
-the launch-to-exit figure includes each process's start-up (imports, Prefect client).
-
-Needs PostgreSQL at 127.0.0.1:5432 (DEFWATCH_BENCH_PG to change) and the DuckDB extension packages;
+Every figure is a median over --repeat runs, with the ratio to one process's median of the same
+run. Needs PostgreSQL at 127.0.0.1:5432 (DEFWATCH_BENCH_PG) and the DuckDB extension packages;
 prints "SKIP …" and exits 0 without them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -31,13 +32,15 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import _lib
-from _lib import result, section
+from _lib import median, result, section
 
 from warehouse import backend
 
-CONNINFO = os.environ.get("DEFWATCH_BENCH_PG", "dbname=test host=127.0.0.1 port=5432")
+PG = os.environ.get("DEFWATCH_BENCH_PG", "host=127.0.0.1 port=5432 user=postgres")
+PREFECT = str(Path(_lib.PY).parent / "prefect")
 
 
 def free_port() -> int:
@@ -46,51 +49,127 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_prefect(tmp) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = _lib.bench_env(tmp, PREFECT_HOME=str(tmp / "prefect-home"))
-    proc = subprocess.Popen([_lib.PY, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("prefect server did not start within 180 s")
-
-
-def run_workers(n: int, tmp, feeds_toml, api_url: str, overrides: dict) -> dict:
-    schema = f"dwbench_{uuid.uuid4().hex[:8]}"
-    data = tmp / f"lake-{n}"
-    data.mkdir()
-    env = _lib.bench_env(tmp, PREFECT_API_URL=api_url, PREFECT_HOME=str(tmp / "prefect-home"),
-                         DEFWATCH_WAREHOUSE="ducklake", DEFWATCH_DUCKLAKE_CATALOG=f"postgres:{CONNINFO}",
-                         DEFWATCH_DUCKLAKE_DATA_PATH=str(data) + "/", DEFWATCH_DUCKLAKE_SCHEMA=schema,
-                         DEFWATCH_CONFIG=str(_lib.ROOT / "tests" / "support" / "no-config.toml"))
-    t0 = time.time()
-    procs = [subprocess.Popen([_lib.PY, "-m", "flows.distributed", "worker", "--shard", f"{i}/{n}",
-                               "--db", str(tmp / f"runs-{n}"), "--feeds", str(feeds_toml), "--force",
-                               "--overrides", json.dumps(overrides)],
-                              cwd=_lib.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(n)]
-    summaries = []
-    for p in procs:
-        out, err = p.communicate(timeout=1800)
-        if p.returncode != 0:
-            raise RuntimeError(f"worker exited {p.returncode}: {err[-3000:]}")
-        summaries.append(json.loads(out.strip().splitlines()[-1]))
-    t1 = time.time()
+def pg(sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(CONNINFO, autocommit=True) as pg:
-        pg.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    return {"t_launch": t0, "t_exit": t1, "articles": sum(s["articles_new"] for s in summaries),
-            "summaries": summaries}
+    with psycopg.connect(f"dbname=postgres {PG}", autocommit=True) as con:
+        con.execute(sql)
+
+
+class Cluster:
+    """Prefect server on PostgreSQL, pool, deployments, a coordinator worker, shard workers."""
+
+    def __init__(self, tmp: Path, shard_workers: int):
+        self.tmp, self.n = tmp, shard_workers
+        self.tag = uuid.uuid4().hex[:8]
+        self.prefect_db = f"dwbench_prefect_{self.tag}"
+        self.pool = f"dwbench-{self.tag}"
+        port = free_port()
+        self.api = f"http://127.0.0.1:{port}/api"
+        self.env = _lib.bench_env(tmp, PREFECT_HOME=str(tmp / "prefect-home"), PREFECT_API_URL=self.api,
+                                  PREFECT_WORKER_QUERY_SECONDS="2", PREFECT_FLOWS_HEARTBEAT_FREQUENCY="30",
+                                  DEFWATCH_CONFIG=str(_lib.ROOT / "tests" / "support" / "no-config.toml"))
+        self.procs: list[subprocess.Popen] = []
+        self.shard_procs: list[subprocess.Popen] = []
+        pg(f'CREATE DATABASE "{self.prefect_db}"')
+        server_env = dict(self.env, PREFECT_API_DATABASE_CONNECTION_URL=(
+            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.prefect_db}"))
+        self.procs.append(self._spawn([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                      server_env, "server"))
+        deadline = time.time() + 180
+        while True:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(self.api + "/health", timeout=2):
+                    break
+            if time.time() > deadline:
+                raise RuntimeError("prefect server did not start within 180 s")
+            time.sleep(0.5)
+        for argv in ([PREFECT, "work-pool", "create", self.pool, "--type", "process"],
+                     [_lib.PY, "-m", "flows.distributed", "deploy", "--pool", self.pool]):
+            subprocess.run(argv, cwd=_lib.ROOT, env=self.env, check=True, capture_output=True, timeout=300)
+        self.procs.append(self._spawn([PREFECT, "worker", "start", "--pool", self.pool, "--work-queue", "coordinator",
+                                       "--name", "coordinator"], self.env, "coordinator"))
+
+    def _spawn(self, argv, env, name) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "a")
+        return subprocess.Popen(argv, cwd=_lib.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def lake(self, name: str) -> dict[str, str]:
+        """A fresh DuckLake; the coordinator reads it through the environment of its flow run, so
+        its worker is given it as well (through the pool's job variables: see fanout())."""
+        data = self.tmp / f"lake-{name}"
+        data.mkdir()
+        return {"DEFWATCH_WAREHOUSE": "ducklake", "DEFWATCH_DUCKLAKE_CATALOG": f"postgres:dbname=test {PG}",
+                "DEFWATCH_DUCKLAKE_DATA_PATH": str(data) + "/", "DEFWATCH_DUCKLAKE_SCHEMA": f"dwbench_{name}"}
+
+    def restart_shard_workers(self, lake: dict[str, str]) -> None:
+        for p in self.shard_procs:
+            _stop(p)
+        env = dict(self.env, **lake)
+        self.shard_procs = [self._spawn([PREFECT, "worker", "start", "--pool", self.pool, "--work-queue", "shards",
+                                         "--limit", "1", "--name", f"shard-{i}"], env, f"shard-{i}")
+                            for i in range(self.n)]
+        time.sleep(8)  # started and polling before the clock starts (a running worker, as in production)
+
+    def fanout(self, shards: int, feeds: Path, lake: dict[str, str]) -> dict:
+        """Submit the fan-out; wait for its end. Returns the wall time and the runs' timestamps."""
+        from prefect import get_client
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+        from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: self.api}):
+            t0 = time.time()
+            run = run_deployment("ingest-fanout/defwatch-fanout", timeout=None, as_subflow=False, poll_interval=1,
+                                 parameters={"shards": shards, "feeds_file": str(feeds), "force": True,
+                                             "deliver": False},
+                                 job_variables={"env": lake})
+            wall = time.time() - t0
+            if not run.state.is_completed():
+                tails = "".join(f"\n--- {f.name}\n" + f.read_text(errors="replace")[-3000:]
+                                for f in sorted(self.tmp.glob("*.log")) if f.name != "server.log")
+                raise RuntimeError(f"fan-out ended {run.state.name}; the workers' logs:{tails}")
+            with get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(
+                    after_=run.start_time)), limit=200)
+        shards_runs = [r for r in runs if r.parent_task_run_id and r.id != run.id
+                       and any(t.startswith("shard-") for t in r.tags)]
+        return {"wall": wall, "coordinator_pickup": run.start_time.timestamp() - t0,
+                "shard_pickup": median([(r.start_time - r.created).total_seconds() for r in shards_runs]),
+                "shard_run": median([(r.end_time - r.start_time).total_seconds() for r in shards_runs]),
+                "tail": run.end_time.timestamp() - max(r.end_time.timestamp() for r in shards_runs)}
+
+    def one_process(self, feeds: Path, lake: dict[str, str]) -> float:
+        env = dict(self.env, **lake)
+        t0 = time.time()
+        subprocess.run([_lib.PY, "-m", "flows.distributed", "worker", "--shard", "0/1", "--feeds", str(feeds),
+                        "--force", "--db", str(self.tmp / "one-process")], cwd=_lib.ROOT, env=env, check=True,
+                       capture_output=True, timeout=1800)
+        return time.time() - t0
+
+    def close(self) -> None:
+        for p in [*self.shard_procs, *self.procs[::-1]]:
+            _stop(p)
+        with contextlib.suppress(Exception):
+            pg(f'DROP DATABASE IF EXISTS "{self.prefect_db}" WITH (FORCE)')
+
+
+def _stop(p: subprocess.Popen) -> None:
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def drop_lake(lake: dict[str, str]) -> None:
+    with contextlib.suppress(Exception):
+        import psycopg
+
+        with psycopg.connect(f"dbname=test {PG}", autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{lake["DEFWATCH_DUCKLAKE_SCHEMA"]}" CASCADE')
 
 
 def main() -> int:
@@ -98,55 +177,57 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--feeds", type=int)
     ap.add_argument("--items", type=int)
-    ap.add_argument("--latency", type=float, default=0.2, help="seconds added to every request")
-    ap.add_argument("--concurrency", type=int, default=4, help="requests in flight per worker")
-    ap.add_argument("--workers", default="1,2,3")
+    ap.add_argument("--latencies", default=None, help="page delays in seconds, e.g. 0,1.5")
+    ap.add_argument("--workers", default=None, help="shard workers per fan-out, e.g. 1,2,3")
+    ap.add_argument("--repeat", type=int, default=None)
     a = ap.parse_args()
-    feeds = a.feeds or (12 if a.quick else 40)
-    items = a.items or (8 if a.quick else 15)
+    latencies = [float(x) for x in (a.latencies or ("0" if a.quick else "0,1.5")).split(",")]
+    counts = [int(x) for x in (a.workers or ("2" if a.quick else "1,2,3")).split(",")]
+    a.feeds = a.feeds or (6 if a.quick else 12)
+    a.items = a.items or (4 if a.quick else 8)
+    repeat = a.repeat or (1 if a.quick else 3)
 
-    why = backend.extensions_available() or backend.postgres_reachable(CONNINFO)
+    why = backend.extensions_available() or backend.postgres_reachable(f"dbname=test {PG}")
     if why:
         print(f"SKIP scaleout: {why}")
         return 0
-    section(f"scale-out: {feeds} feeds x {items} articles, {a.latency * 1000:.0f} ms per request, "
-            f"{a.concurrency} requests in flight per worker")
-    # Alert rules off: delivery is one small commit per alert (measured on its own elsewhere), and
-    # shard workers would each deliver the shared outbox (see docs/SCALING.md).
-    overrides = {"workers": 1, "fetch": {"concurrency": a.concurrency, "per_host": a.concurrency},
-                 "alerts": {"rules": []}}
-    counts = [int(x) for x in a.workers.split(",")]
-    with _lib.workdir("scaleout") as tmp, _lib.Web(feeds=feeds, items=items, hosts=feeds, latency_s=a.latency) as web:
-        feeds_toml = tmp / "feeds.toml"
-        web.write_feeds_toml(feeds_toml)
-        prefect, api_url = start_prefect(tmp)
+    _lib.print_machine()
+    with _lib.workdir("scaleout") as tmp:
+        cluster = Cluster(tmp, max(counts))
         try:
-            rates, bounds = {}, {}
-            for n in counts:
-                web.reset()
-                r = run_workers(n, tmp, feeds_toml, api_url, overrides)
-                st = web.stats()
-                span = r["t_exit"] - (st["first_ts"] or r["t_launch"])
-                rate = r["articles"] / span
-                rates[n] = rate
-                shares = [s["articles_new"] for s in r["summaries"]]
-                bounds[n] = r["articles"] / max(max(shares), 1)  # best speed-up this split allows
-                result(f"scaleout.workers_{n}_articles_per_s", rate, "articles/s",
-                       note=f"{r['articles']} articles in {span:.1f} s after the first request "
-                            f"({r['t_exit'] - r['t_launch']:.1f} s launch to exit); per worker {shares}")
-            base = rates.get(1)
-            if base:
-                for n in counts:
-                    if n != 1:
-                        result(f"scaleout.speedup_{n}_vs_1", rates[n] / base, "x",
-                               note=f"bound by the shard sizes: {bounds[n]:.2f} (all articles / largest shard); "
-                                    f"ideal {n}.0; {n} workers on a 2-core box")
+            for latency in latencies:
+                kind = "slow" if latency >= 0.5 else "fast"
+                section(f"scale-out, {kind} pages: {a.feeds} feeds x {a.items} articles, {latency:g} s per page; "
+                        f"load average {os.getloadavg()[0]:.2f} at the start")
+                with _lib.Web(feeds=a.feeds, items=a.items, hosts=a.feeds, latency_s=latency) as web:
+                    feeds = tmp / f"feeds-{kind}.toml"
+                    web.write_feeds_toml(feeds)
+                    single, fan = [], {n: [] for n in counts}
+                    for rep in range(repeat):
+                        lake = cluster.lake(f"{kind}_one_{rep}_{cluster.tag}")
+                        single.append(cluster.one_process(feeds, lake))
+                        drop_lake(lake)
+                        for n in counts:
+                            lake = cluster.lake(f"{kind}_{n}_{rep}_{cluster.tag}")
+                            cluster.restart_shard_workers(lake)
+                            fan[n].append(cluster.fanout(n, feeds, lake))
+                            drop_lake(lake)
+                    base = median(single)
+                    result(f"scaleout.{kind}.one_process_s", base, "s",
+                           note=f"launch -> exit, runs {[round(x, 1) for x in single]}")
+                    for n in counts:
+                        walls = [r["wall"] for r in fan[n]]
+                        m = median(walls)
+                        result(f"scaleout.{kind}.workers_{n}_s", m, "s", ratio=base / m,
+                               note=(f"submit -> completed, runs {[round(x, 1) for x in walls]}; ratio = one process / "
+                                     f"fan-out (above 1: faster). Medians: coordinator pick-up "
+                                     f"{median([r['coordinator_pickup'] for r in fan[n]]):.1f} s, shard pick-up "
+                                     f"{median([r['shard_pickup'] for r in fan[n]]):.1f} s, shard run "
+                                     f"{median([r['shard_run'] for r in fan[n]]):.1f} s, tail "
+                                     f"{median([r['tail'] for r in fan[n]]):.1f} s"))
+                    print(f"load average after: {os.getloadavg()}", flush=True)
         finally:
-            prefect.terminate()
-            try:
-                prefect.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                prefect.kill()
+            cluster.close()
     return 0
 
 

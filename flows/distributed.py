@@ -1,16 +1,19 @@
 """Scale-out: N workers ingest disjoint shards of the feed registry into one shared event log.
 
 * ``ingest-shard`` (``ingest_shard``): the unit of work a Prefect worker runs. It keeps the feeds
-  whose stable hash (``warehouse.backend.shard_of``: sha256 of the name, mod N) equals its shard
-  ``i/N`` and runs the ordinary ``ingest`` flow on them as a subflow. With
-  ``DEFWATCH_WAREHOUSE=ducklake`` every shard writes the same DuckLake; with the default DuckDB
-  file the shards simply queue behind the file's run lock.
-* ``ingest-fanout`` (``fanout_flow``): the coordinator. It starts one run of the ``ingest-shard``
-  deployment per shard (``run_deployment``), so the work pool hands them to its workers, waits for
-  all of them and fails if any failed.
+  the coordinator planned for its shard ``i/N`` (``feeds``; without a plan, those whose stable
+  hash, ``warehouse.backend.shard_of``, mod N is i) and runs the ordinary ``ingest`` flow on them
+  as a subflow. With ``DEFWATCH_WAREHOUSE=ducklake`` every shard writes the same DuckLake; with the
+  default DuckDB file the shards simply queue behind the file's run lock.
+* ``ingest-fanout`` (``fanout_flow``): the coordinator. It closes ``runs`` rows whose flow runs
+  ended, plans the shards (``flows.shardplan``: balanced by each feed's recent articles), starts
+  one run of the ``ingest-shard`` deployment per shard (``run_deployment``: the pool's ``shards``
+  queue hands them to its workers), waits for all of them, starts again a shard whose run Prefect
+  marked Crashed (its worker died: ``prefect-automations.yaml``), and fails if any still failed.
 
 Deployment: ``prefect.yaml`` at the repository root (``prefect deploy --all``), or
-``python -m flows.distributed deploy``. How to run the whole thing: docs/SCALING.md.
+``python -m flows.distributed deploy`` (the same queues and concurrency limit). How to run the
+whole thing: docs/SCALING.md.
 
 Command line (each its own Prefect client; without PREFECT_API_URL an ephemeral server)::
 
@@ -45,9 +48,11 @@ DEFAULT_POOL = "defwatch"
 
 # -- shards --------------------------------------------------------------------------------------
 
-def split_registry(text: str, shard: str) -> tuple[str, list[str]]:
+def split_registry(text: str, shard: str, only: list[str] | None = None) -> tuple[str, list[str]]:
     """The registry text restricted to one shard's [[feed]] tables (comments and the demo's
-    {{BASE_URL}} token kept as they are), and the names kept."""
+    {{BASE_URL}} token kept as they are), and the names kept. ``only``: the names the
+    coordinator's plan gave this shard (``flows.shardplan``); without it, the feeds whose stable
+    hash mod N is i (what ``worker --shard`` uses when no coordinator plans)."""
     i, n = backend.parse_shard(shard)
     lines = text.splitlines(keepends=True)
     starts = [k for k, line in enumerate(lines) if re.match(r"\s*\[\[\s*feed\s*\]\]", line)]
@@ -56,7 +61,7 @@ def split_registry(text: str, shard: str) -> tuple[str, list[str]]:
     for a, b in zip(starts, [*starts[1:], len(lines)]):
         block = "".join(lines[a:b])
         name = tomllib.loads(block)["feed"][0].get("name", "")
-        if backend.shard_of(name, n) == i:
+        if (name in only) if only is not None else (backend.shard_of(name, n) == i):
             kept.append(block)
             names.append(name)
     return "".join(kept), names
@@ -89,20 +94,22 @@ def ingest_shard(
     force: bool = False,
     settings_overrides: dict[str, Any] | None = None,
     lock_wait_s: float = 0.0,
+    feeds: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Ingest the feeds of one shard ``i/N`` (the ``ingest`` flow, as a subflow)."""
+    """Ingest the feeds of one shard ``i/N`` (the ``ingest`` flow, as a subflow): the ``feeds``
+    the coordinator planned for it, or else those whose stable hash mod N is i."""
     from flows.ingest import ingest_flow
 
     log = get_run_logger()
     backend.parse_shard(shard)
     text = Path(feeds_file).read_text(encoding="utf-8")
-    subset, names = split_registry(text, shard)
+    subset, names = split_registry(text, shard, feeds)
     log.info("shard %s: %d feeds (%s)", shard, len(names), ", ".join(names) or "none")
     with tempfile.TemporaryDirectory(prefix="defwatch-shard-") as tmp:
         path = Path(tmp) / "feeds.toml"
         path.write_text(subset, encoding="utf-8")
         # The shard setting tells the run that it sees only its share of the registry
-        # (store.sync_feeds then disables only this shard's feeds that left the file).
+        # (store.sync_feeds then disables none: the coordinator disables feeds that left the file).
         summary = ingest_flow(db=shard_db(db, shard), feeds_file=str(path), base_url=base_url, force=force,
                               settings_overrides={**(settings_overrides or {}), "shard": shard},
                               lock_wait_s=lock_wait_s)
@@ -119,26 +126,53 @@ def fanout_flow(
     force: bool = False,
     timeout_s: float = 3600.0,
     deliver: bool = True,
+    retries: int = 2,
 ) -> list[dict[str, Any]]:
-    """Start one ``ingest-shard`` deployment run per shard, wait for all, fail if one failed."""
+    """Plan the shards (balanced by expected work), start one ``ingest-shard`` deployment run per
+    shard, wait for all; a shard run that crashed (its worker died: Prefect's zombie automation,
+    ``prefect-automations.yaml``, marks it Crashed) is started again, up to ``retries`` times,
+    and its ``runs`` rows are marked abandoned. Fails if a shard still did not complete."""
     from prefect.deployments import run_deployment
 
     log = get_run_logger()
     if shards < 1:
         raise ValueError("shards must be at least 1")
-    runs = []
-    for i in range(shards):
+    stale = reconcile_runs(db)
+    if stale:
+        log.warning("marked %d runs abandoned: their Prefect flow runs ended without finishing them", stale)
+    plan = plan_shards(db, feeds_file, shards)
+
+    def submit(i: int, attempt: int):
+        # A retry polls its feeds even if not due: the lost run committed their next poll time
+        # when it polled them, before it stored their articles (it withheld only the validators).
         params = {"shard": f"{i}/{shards}", "db": db, "feeds_file": feeds_file, "base_url": base_url,
-                  "force": force}
+                  "force": force or attempt > 1, "feeds": plan[i]}
         run = run_deployment(name=deployment, parameters=params, timeout=0, as_subflow=True,
                              tags=[f"shard-{i}-of-{shards}"])
-        log.info("shard %d/%d: flow run %s", i, shards, run.id)
-        runs.append(run)
-    finals = _wait_all([r.id for r in runs], timeout_s)
+        log.info("shard %d/%d (%d feeds, attempt %d): flow run %s", i, shards, len(plan[i]), attempt, run.id)
+        return run
+
+    current = {i: submit(i, 1) for i in range(shards)}
+    attempts = dict.fromkeys(current, 1)
+    while True:
+        finals = dict(zip(current, _wait_all([r.id for r in current.values()], timeout_s)))
+        crashed = [i for i, f in finals.items() if f.state is not None and f.state.is_crashed()
+                   and attempts[i] <= retries]
+        if not crashed:
+            break
+        # A lost worker costs a retry: its runs rows are closed, the shard starts again elsewhere.
+        abandoned = reconcile_runs(db)
+        for i in crashed:
+            log.warning("shard %d/%d crashed (%s); starting it again (%d runs marked abandoned)", i, shards,
+                        finals[i].state.message or "worker lost", abandoned)
+            attempts[i] += 1
+            current[i] = submit(i, attempts[i])
     out, failed = [], []
-    for i, (run, final) in enumerate(zip(runs, finals)):
+    for i in range(shards):
+        final = finals[i]
         state = final.state.name if final.state else "unknown"
-        out.append({"shard": f"{i}/{shards}", "flow_run_id": str(run.id), "state": state})
+        out.append({"shard": f"{i}/{shards}", "flow_run_id": str(final.id), "state": state,
+                    "feeds": len(plan[i]), "attempts": attempts[i]})
         if not (final.state and final.state.is_completed()):
             failed.append(f"{i}/{shards} ({state})")
     if failed:
@@ -150,7 +184,65 @@ def fanout_flow(
     return out
 
 
-def _wait_all(ids: list, timeout_s: float, poll_s: float = 2.0) -> list:
+def plan_shards(db: str, feeds_file: str, shards: int) -> list[list[str]]:
+    """Feeds per shard, balanced by what each brought lately; feeds that left the registry are
+    disabled here (a shard sees only its share and cannot tell)."""
+    from datetime import datetime, timezone
+
+    from flows import shardplan
+    from warehouse import fanout
+    from warehouse.db import transaction, write_connection
+
+    names = [f["name"] for f in tomllib.loads(Path(feeds_file).read_text(encoding="utf-8")).get("feed", [])]
+    now = datetime.now(timezone.utc)
+    with write_connection(db) as con, transaction(con):
+        weights = fanout.expected_work(con, now)
+        fanout.disable_feeds_missing(con, names, now)
+    return shardplan.plan(names, weights, shards)
+
+
+def reconcile_runs(db: str) -> int:
+    """Mark abandoned every ``running`` row whose Prefect flow run (or a parent of it: the ingest
+    flow runs as a subflow of ``ingest-shard``) has ended: its process is gone. Rows of runs
+    Prefect does not know (an ``ingest`` on an ephemeral server) are left alone."""
+    from datetime import datetime, timezone
+
+    from prefect import get_client
+
+    from warehouse import fanout
+    from warehouse.db import transaction, write_connection
+
+    with write_connection(db) as con:
+        rows = fanout.running_runs(con)
+    if not rows:
+        return 0
+    dead = []
+    with get_client(sync_client=True) as client:
+        for run_id, flow_run_id in rows:
+            if flow_run_id and _flow_run_ended(client, flow_run_id):
+                dead.append(run_id)
+    if dead:
+        with write_connection(db) as con, transaction(con):
+            fanout.mark_abandoned(con, dead, datetime.now(timezone.utc))
+    return len(dead)
+
+
+def _flow_run_ended(client, flow_run_id: str, depth: int = 3) -> bool:
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        run = client.read_flow_run(flow_run_id)
+    except (ObjectNotFound, ValueError):
+        return False
+    if run.state is not None and run.state.is_final():
+        return True
+    if depth and run.parent_task_run_id:
+        task = client.read_task_run(run.parent_task_run_id)
+        return bool(task.flow_run_id) and _flow_run_ended(client, str(task.flow_run_id), depth - 1)
+    return False
+
+
+def _wait_all(ids: list, timeout_s: float, poll_s: float = 1.0) -> list:
     """Wait until every flow run is in a final state (or the timeout passes: then as they are)."""
     import time
 
@@ -182,10 +274,13 @@ def deliver_after_fanout(db: str):
 def deploy(pool: str = DEFAULT_POOL, name: str = "defwatch-shard") -> None:
     """The same as ``prefect deploy --all`` with prefect.yaml: the shard worker and the
     coordinator, from this checkout, on a process work pool."""
-    for fl, entry, dep in ((ingest_shard, "flows/distributed.py:ingest_shard", name),
-                           (fanout_flow, "flows/distributed.py:fanout_flow", "defwatch-fanout")):
+    for fl, entry, dep, queue in ((ingest_shard, "flows/distributed.py:ingest_shard", name, "shards"),
+                                  (fanout_flow, "flows/distributed.py:fanout_flow", "defwatch-fanout", "coordinator")):
+        # The fan-out keeps prefect.yaml's concurrency_limit: 1 (two fan-outs never overlap).
+        limit = 1 if fl is fanout_flow else None
         fl.from_source(source=str(REPO), entrypoint=entry).deploy(
-            name=dep, work_pool_name=pool, build=False, push=False)
+            name=dep, work_pool_name=pool, work_queue_name=queue, build=False, push=False,
+            concurrency_limit=limit)
 
 
 # -- command line --------------------------------------------------------------------------------

@@ -49,7 +49,6 @@ WAREHOUSE_ENV = "DEFWATCH_WAREHOUSE"
 CATALOG_ENV = "DEFWATCH_DUCKLAKE_CATALOG"
 DATA_PATH_ENV = "DEFWATCH_DUCKLAKE_DATA_PATH"
 SCHEMA_ENV = "DEFWATCH_DUCKLAKE_SCHEMA"
-SHARD_ENV = "DEFWATCH_SHARD"
 DEFAULT_CATALOG = "postgres:dbname=test host=127.0.0.1"
 LAKE_ALIAS = "lake"
 
@@ -388,9 +387,3 @@ def parse_shard(text: str) -> tuple[int, int]:
 def shard_of(feed_name: str, n: int) -> int:
     """A feed's shard: a stable hash of its name (the same on every machine and Python) mod N."""
     return int.from_bytes(hashlib.sha256(feed_name.encode("utf-8")).digest()[:8], "big") % n
-
-
-def current_shard(environ: dict[str, str] | None = None) -> tuple[int, int] | None:
-    env = os.environ if environ is None else environ
-    text = env.get(SHARD_ENV, "").strip()
-    return parse_shard(text) if text else None

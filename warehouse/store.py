@@ -157,20 +157,14 @@ def sync_feeds(con: duckdb.DuckDBPyConnection, feeds: Iterable[dict[str, Any]], 
     ``shard`` ("i/N"): the file is that shard's share of the registry."""
     rows = [dict(f, updated_at=now) for f in feeds]
     names = [r["name"] for r in rows]
+    # A shard worker ("i/N") sees only its share of the registry, so it cannot tell a feed that
+    # left the file from one another shard holds: the fan-out's coordinator, which reads the
+    # whole registry, disables those (warehouse.fanout.disable_feeds_missing).
     if shard is None:
         con.execute(
             "UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE NOT list_contains(?, name)",
             [now, names],
         )
-    else:
-        # A shard worker sees only its share of the registry: it may only disable the feeds of
-        # its own shard that left the file.
-        i, n = backend.parse_shard(shard)
-        gone = [name for (name,) in con.execute("SELECT name FROM feeds").fetchall()
-                if name not in set(names) and backend.shard_of(name, n) == i]
-        if gone:
-            con.execute("UPDATE feeds SET enabled = FALSE, updated_at = ? WHERE list_contains(?, name)",
-                        [now, gone])
     con.execute("DELETE FROM feeds WHERE list_contains(?, name)", [names])
     bulk_insert(con, "feeds", rows, ("name", "url", "tags", "language", "enabled", "trusted", "updated_at"))
 

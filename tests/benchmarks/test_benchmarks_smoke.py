@@ -28,7 +28,7 @@ EXPECTED = {
     "memory.py": ["memory.peak_rss_tree_100_mb", "memory.peak_rss_tree_400_mb", "memory.growth_ratio"],
     "_ab.py": ["ab.ratio[as-is]"],
     "alert_channels.py": ["alert_channels.log_cpu_ms_per_alert", "alert_channels.prefect_cpu_ms_per_alert"],
-    "scaleout.py": ["scaleout.workers_1_articles_per_s", "scaleout.speedup_2_vs_1"],
+    "scaleout.py": ["scaleout.fast.one_process_s", "scaleout.fast.workers_2_s"],
 }
 
 

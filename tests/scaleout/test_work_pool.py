@@ -5,6 +5,7 @@ DuckLake. Slow (about a minute and a half): marked `slow`."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -81,6 +82,10 @@ def test_fanout_through_a_process_work_pool(lake, tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         r = run([sys.executable, "-m", "flows.distributed", "deploy", "--pool", pool])
         assert r.returncode == 0, r.stdout + r.stderr
+        # The documented alternative to `prefect deploy --all` keeps prefect.yaml's limit of one fan-out.
+        with urllib.request.urlopen(api + "/deployments/name/ingest-fanout/defwatch-fanout", timeout=10) as resp:
+            fanout_dep = json.loads(resp.read())
+        assert (fanout_dep.get("global_concurrency_limit") or {}).get("limit") == 1, fanout_dep
         for i in range(3):
             spawn(f"worker{i}", [PREFECT, "worker", "start", "--pool", pool, "--name", f"w{i}", "--limit", "1"])
         with serve_directory(SAMPLES) as server:
