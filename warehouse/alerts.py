@@ -131,6 +131,7 @@ def watched_summits(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     cur = con.execute(
         "SELECT event_id, type, parties, status, date, location, confidence FROM events "
         "WHERE type = 'summit' AND retracted_at IS NULL AND date_precision = 'day' "
+        "AND judgement IS DISTINCT FROM 'rejected' AND merged_into IS NULL "  # the analyst's word: not an event
         "AND (status IS NULL OR status IN ('planned', 'cancelled'))")
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]

@@ -21,6 +21,8 @@ KIND_TEXT = {
     "summit.status": "Summit update",
     "summit.upcoming": "Summit coming up",
     "summit.overdue": "Summit date passed without a report",
+    "partnership.correction": "Correction of an earlier alert (analyst)",
+    "summit.correction": "Correction of an earlier alert (analyst)",
 }
 
 
@@ -37,6 +39,8 @@ def format_message(row: dict[str, Any]) -> ch.Message:
         f"Where: {row['location'] or 'not given'}",
         f"Evidence: \u201c{row['evidence']}\u201d",
     ]
+    if row["kind"].endswith(".correction"):  # warehouse/judgements.py: value says what changed
+        lines.insert(0, f"Corrected by an analyst: {row['value']}")
     arts = [a for a in (row.get("articles") or []) if a and a.get("url")]
     if arts:
         lines.append(f"Reported by {row['mention_count']} article(s):")

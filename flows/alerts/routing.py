@@ -84,6 +84,8 @@ def alerts_for_changes(changes, settings: AlertSettings, chans: Channels, run_id
     """Alerts for an event log change set: a new event, or a status that advanced."""
     alerts, deliveries = [], []
     for c in changes:
+        if getattr(c, "judgement", None) in ("rejected", "merged"):
+            continue  # the analyst said it is not an event (or is another one): nothing more is sent
         if c.change == "created":
             change, value, old = "new", c.state.status, None
         elif c.change == "status":
