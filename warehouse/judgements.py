@@ -175,9 +175,11 @@ def record(con: duckdb.DuckDBPyConnection, event: str, kind: str, now: datetime,
         withdrawn = notices = 0
         if state in ("rejected", "merged"):
             withdrawn = con.execute(
-                "UPDATE alert_deliveries SET status = 'withdrawn', last_error = ? WHERE status = 'pending' "
+                "UPDATE alert_deliveries SET status = 'withdrawn', last_error = ? WHERE status IN ('pending', 'held') "
                 "AND alert_id IN (SELECT alert_id FROM alerts WHERE event_id = ?)",
                 [f"event {state} by {by}", eid]).fetchone()[0]
+            con.execute("UPDATE alert_holds SET released_at = ?, outcome = 'withdrawn' WHERE released_at IS NULL "
+                        "AND alert_id IN (SELECT alert_id FROM alerts WHERE event_id = ?)", [now, eid])
         elif kind == "correct":
             notices = _correction_notice(con, eid, new["type"], changed, jid, now)
     return Judged(jid, eid, kind, new["type"], new["parties"], changed, other_id, by, withdrawn, notices)

@@ -26,6 +26,11 @@ KIND_TEXT = {
 }
 
 
+def _hours(start, end) -> str:
+    h = (end - start).total_seconds() / 3600 if start and end else 0.0
+    return f"{h:.0f} h" if h >= 1 else f"{h * 60:.0f} min"
+
+
 def format_message(row: dict[str, Any]) -> ch.Message:
     """A message a person reads in five seconds: what, who, when, where, evidence, links."""
     parties = " – ".join(row["parties"])
@@ -39,6 +44,14 @@ def format_message(row: dict[str, Any]) -> ch.Message:
         f"Where: {row['location'] or 'not given'}",
         f"Evidence: \u201c{row['evidence']}\u201d",
     ]
+    outcome = row.get("hold_outcome")
+    if outcome == "corroborated":
+        lines.insert(0, f"Corroborated: reported by {row['hold_feeds']} independent outlet(s).")
+    elif outcome == "official":
+        lines.insert(0, "Reported by an official source.")
+    elif outcome == "uncorroborated":
+        lines.insert(0, f"Uncorroborated: only {row['hold_feeds']} outlet(s) report it after waiting "
+                        f"{_hours(row['held_at'], row['hold_released_at'])}.")
     if row["kind"].endswith(".correction"):  # warehouse/judgements.py: value says what changed
         lines.insert(0, f"Corrected by an analyst: {row['value']}")
     arts = [a for a in (row.get("articles") or []) if a and a.get("url")]

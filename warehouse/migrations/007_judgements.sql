@@ -55,3 +55,21 @@ CREATE MACRO events_as_of(t) AS TABLE
     SELECT e.event_id, e.type, e.parties, last.status, last.date, last.date_precision, last.location,
            coalesce(counts.mention_count, 0) AS mention_count, last.learned_at AS as_of_change
     FROM last JOIN events e USING (event_id) LEFT JOIN counts USING (event_id);
+
+-- Alerts that wait for corroboration (an alert rule's min_reports / min_feeds / hold_hours): the
+-- alert and its deliveries are written at once (deliveries 'held'), and each run decides: enough
+-- independent outlets report the event -> 'pending' (sent); the window passed -> 'pending' saying
+-- it is uncorroborated, or 'dropped' (recorded, never silent); the event rejected -> 'withdrawn'.
+CREATE TABLE alert_holds (
+    alert_id          VARCHAR PRIMARY KEY,
+    min_reports       INTEGER NOT NULL,
+    min_feeds         INTEGER NOT NULL,
+    official_exempt   BOOLEAN NOT NULL,     -- a report from a feed tagged 'official' is enough
+    on_timeout        VARCHAR NOT NULL,     -- send | drop
+    held_at           TIMESTAMPTZ NOT NULL,
+    hold_until        TIMESTAMPTZ NOT NULL,
+    released_at       TIMESTAMPTZ,
+    outcome           VARCHAR,              -- corroborated | official | uncorroborated | dropped | withdrawn
+    reports           INTEGER,              -- articles reporting the event when it was released
+    feeds             INTEGER               -- independent outlets (distinct feeds of original articles)
+);
