@@ -251,3 +251,60 @@ def judgements_of(db: Path, event: str | None = None) -> QueryResult:
         where = "WHERE event_id = ? "
     return run_query(db, "SELECT judged_at, left(event_id, 8) AS id, kind, fields, left(other_event_id, 8) AS other, "
                          f"judged_by, note FROM judgements {where}ORDER BY judged_at, judgement_id", params)
+
+
+# -- judgements as evaluation data ----------------------------------------------------------------
+
+def gold_documents(db: Path) -> list[dict[str, Any]]:
+    """The judged articles as gold documents (docs/EVENTS.md's format, ``defwatch eval`` reads it):
+    each article whose every event found by the extractor has been judged. Its events are those
+    events the analyst did not reject, as the article states them (status, date, place), except
+    where the analyst corrected the event: then the correction; an event merged into another is
+    that other event. An event the extractor missed is unknown here, so recall on these documents
+    counts only what the extractor found (precision is the figure they measure)."""
+    with read_connection(db) as con:
+        cur = con.execute("""
+            WITH judged_articles AS (
+                SELECT m.article_id FROM event_mentions m JOIN events e USING (event_id)
+                 WHERE m.retracted_at IS NULL GROUP BY 1 HAVING bool_and(e.judgement IS NOT NULL))
+            SELECT a.article_id, a.published, a.text, m.status, m.date, m.location, m.evidence,
+                   e.judgement, coalesce(t.type, e.type) AS type, coalesce(t.parties, e.parties) AS parties,
+                   coalesce(t.event_id, e.event_id) AS target,
+                   coalesce(t.status, e.status) AS event_status, coalesce(t.date, e.date) AS event_date,
+                   coalesce(t.location, e.location) AS event_location
+              FROM judged_articles j JOIN articles a USING (article_id)
+              JOIN event_mentions m ON m.article_id = a.article_id AND m.retracted_at IS NULL
+              JOIN events e ON e.event_id = m.event_id
+              LEFT JOIN events t ON t.event_id = e.merged_into
+             WHERE a.text IS NOT NULL
+             ORDER BY a.article_id, m.event_id""")
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        corrected: dict[str, set[str]] = {}
+        for eid, fields in con.execute("SELECT event_id, fields FROM judgements WHERE kind = 'correct'").fetchall():
+            corrected.setdefault(eid, set()).update(json.loads(fields))
+    docs: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        doc = docs.setdefault(r["article_id"], {
+            "id": r["article_id"], "published": r["published"].date().isoformat() if r["published"] else None,
+            "text": r["text"], "events": [], "source": "defwatch judgements"})
+        if r["judgement"] == "rejected":
+            continue
+        fixed = corrected.get(r["target"], set())
+        ev = {"type": r["type"], "parties": sorted(r["parties"]),
+              "status": r["event_status"] if "status" in fixed else r["status"],
+              "date": r["event_date"] if "date" in fixed else r["date"],
+              "location": r["event_location"] if "location" in fixed else r["location"],
+              "evidence": r["evidence"]}
+        if all((e["type"], e["parties"]) != (ev["type"], ev["parties"]) for e in doc["events"]):
+            doc["events"].append(ev)
+    return list(docs.values())
+
+
+def write_gold(db: Path, out: Path) -> int:
+    docs = gold_documents(db)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+    return len(docs)

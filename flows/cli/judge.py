@@ -19,6 +19,10 @@ class UsageError(DefwatchError):
     exit_code = 2
 
 
+judgements_app = typer.Typer(help="The judgements recorded: list them, or export the judged articles as gold data.",
+                             no_args_is_help=True)
+
+
 @errors_are_messages
 def review(
     db: DbOption = Path("defwatch.duckdb"),
@@ -100,3 +104,30 @@ def _show(v) -> str:
     if v is None or v == []:
         return "(none)"
     return ", ".join(v) if isinstance(v, list) else str(v)
+
+
+@judgements_app.command("list")
+@errors_are_messages
+def list_judgements(
+    event_id: Annotated[Optional[str], typer.Argument(help="Only this event's (a unique start of its id).")] = None,
+    db: DbOption = Path("defwatch.duckdb"),
+    fmt: FormatOption = "table",
+) -> None:
+    """Every judgement, oldest first: when, which event, what, by whom and why."""
+    from warehouse import judgements as wj
+
+    print_result(wj.judgements_of(db, event_id), fmt, None)
+
+
+@judgements_app.command("export")
+@errors_are_messages
+def export_judgements(
+    gold: Annotated[Path, typer.Option("--gold", help="Write the judged articles to this gold file (JSONL; `defwatch eval FILE` reads it).")],
+    db: DbOption = Path("defwatch.duckdb"),
+) -> None:
+    """Write the judged articles in the gold format: each article whose every event has been judged,
+    with the events the analyst kept, as corrected."""
+    from warehouse import judgements as wj
+
+    n = wj.write_gold(db, gold)
+    console.print(f"wrote {n} judged article{'s' if n != 1 else ''} to {gold}", highlight=False)

@@ -158,3 +158,40 @@ def test_events_as_of_digest_and_report_show_the_judged_state(tmp_path):
     row = html[html.index(f'data-event-id="{CANADA}"'):]
     row = row[:row.index("</tr>")]
     assert '<span class="tag judged" title="judged by an analyst">corrected</span>' in row
+
+
+def test_judgements_export_gold_round_trips_through_eval(tmp_path):
+    import json
+
+    db, at = _log(tmp_path)
+    defwatch("judge", CHAD[:5], "reject", "--by", "alice", *at)
+    defwatch("judge", CANADA[:5], "correct", "--location", "Ottawa", "--by", "bob", *at)
+    defwatch("judge", NATO[:5], "confirm", "--by", "bob", *at)
+    gold = tmp_path / "judged.jsonl"
+    out = defwatch("judgements", "export", "--gold", str(gold), *at)
+    assert (out.returncode, out.stdout) == (0, f"wrote 3 judged articles to {gold}\n"), out.stderr
+    docs = [json.loads(line) for line in gold.read_text().splitlines()]
+    assert [(d["id"], d["text"], [(e["type"], e["parties"], e["status"], e["date"], e["location"]) for e in d["events"]])
+            for d in docs] == [
+        ("a01", "Canada and the EU sign security and defence partnership",
+         [("partnership", ["Canada", "European Union"], "signed", "2025-06-23", "Ottawa")]),
+        ("a04", "NATO leaders to meet in Ankara", [("summit", ["NATO"], "planned", "2026-07-07", "Ankara")]),
+        ("a05", "France and Chad end defence cooperation", []),  # rejected: a negative
+    ]
+    scored = defwatch("eval", str(gold))
+    assert scored.returncode == 0, scored.stderr
+    table = scored.stdout.splitlines()[2:4]
+    judged = defwatch("eval", "--judged", *at)
+    assert judged.returncode == 0, judged.stderr
+    assert judged.stdout.splitlines()[2:4] == table
+    # 3 documents, 2 gold events: the titles' NATO summit is found (its date not: the title has
+    # none), the Canada pact is not; nothing is found in the rejected one (no false positive).
+    assert table == ["             docs gold     P     R    F1 partF1 summF1 status  date place",
+                     "all             3    2 1.000 0.500 0.667  0.000  1.000  1.000 0.000 1.000"]
+    from warehouse.db import write_connection
+
+    with write_connection(tmp_path / "empty.duckdb"):
+        pass  # an event log with nothing judged
+    nothing = defwatch("eval", "--judged", "--db", str(tmp_path / "empty.duckdb"))
+    assert (nothing.returncode, nothing.stderr) == (1, f"error: {tmp_path / 'empty.duckdb'} has no judged article yet: "
+                                                       "judge its events with `defwatch review` and `defwatch judge` first.\n")
