@@ -27,7 +27,8 @@ def render_digest(db: Path, period: timedelta, fmt: str = "md", now: datetime | 
         head += f", {r['location']}" if r["location"] else ""
         notes = [_note(c, o, n, cause) for c, o, n, cause in zip(r["changes"], r["olds"], r["news"], r["causes"])
                  if c != "created"]
-        judged = f" [{r['judgement']} by an analyst]" if r["judgement"] else ""
+        # An event judged before the period still says so; one judged in it says so in its notes.
+        judged = f" [{r['judgement']} by an analyst]" if r["judgement"] and "judgement" not in r["causes"] else ""
         return (head + (f" ({'; '.join(notes)})" if notes else "") + f" [{r['mention_count']} reports]" + judged,
                 r["evidence"] or "")
 
@@ -66,5 +67,5 @@ def _note(change: str, old: str | None, new: str | None, cause: str | None) -> s
             return f"{change} by an analyst"
         if change == "merged":
             return f"merged by an analyst into {new}"
-        return f"{change} {old or '∅'} → {new or '∅'} (corrected by an analyst)"
+        return f"{change} {old or '∅'} → {new or '∅'}, corrected by an analyst"
     return f"{change} {old or '∅'} → {new or '∅'}"
