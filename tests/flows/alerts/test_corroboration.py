@@ -116,3 +116,38 @@ def test_alerts_wait_for_a_second_independent_outlet(server, receiver, tmp_path,
     run("one", "syn", "gov", "two")
     ids = [m.headers["x-defwatch-alert-id"] for m in receiver.received]
     assert len(ids) == len(set(ids)) == 3
+
+
+def test_a_correction_notice_goes_out_once_even_when_its_delivery_is_killed(receiver, tmp_path):
+    """The notice goes through the outbox like any alert: a kill after the channel took it and
+    before it was marked sent repeats that one message (same alert id), and never more."""
+    from tests.support.cli import defwatch, defwatch_killable
+
+    db, hook = tmp_path / "k.duckdb", receiver.url("/hook", scheme="json")
+    config = tmp_path / "only-notify.toml"
+    config.write_text('[[alerts.rules]]\nname = "partnerships"\ntypes = ["partnership"]\nchannels = []\n')
+    env = {"DEFWATCH_CONFIG": str(config)}
+    first = defwatch("demo", "--db", str(db), "--json", "--notify", hook, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    sent = len(receiver.received)
+    corrected, rejected = [r[0] for r in query_rows(db, "SELECT event_id FROM alerts WHERE kind = 'partnership.new' "
+                                                        "ORDER BY event_id LIMIT 2")]
+    out = defwatch("judge", corrected, "correct", "--location", "Atlantis", "--by", "ann", "--db", str(db), env=env)
+    assert out.stdout.endswith("; correction notice queued for 1 channel(s)\n"), out.stderr
+    out = defwatch("judge", rejected, "reject", "--by", "ann", "--db", str(db), env=env)
+    assert out.returncode == 0 and "withdrawn" not in out.stdout  # its alert had gone out already
+
+    rc, stderr = defwatch_killable("alerts", "retry", "--db", str(db), "--notify", hook, tmp_path=tmp_path,
+                                   env={**env, "DEFWATCH_KILL_AT": "after-send", "DEFWATCH_KILL_AFTER": "0"})
+    assert rc == -9, stderr[-2000:]
+    assert len(receiver.received) == sent + 1
+    again = defwatch("alerts", "retry", "--db", str(db), "--notify", hook, env=env)
+    assert again.stdout.splitlines()[0].startswith("1 delivered, 0 failed"), again.stderr
+    third = defwatch("alerts", "retry", "--db", str(db), "--notify", hook, env=env)
+    assert third.stdout.splitlines()[0].startswith("0 delivered, 0 failed"), third.stderr
+    notices = [m.json()["message"] for m in receiver.received[sent:]]
+    assert len(notices) == 2 and notices[0] == notices[1]  # the one repeat, deduplicable by its alert id
+    assert notices[0].splitlines()[0].startswith("Corrected by an analyst: location: ")
+    assert query_rows(db, "SELECT kind, count(*) FROM alerts WHERE kind LIKE '%.correction' GROUP BY 1") == [
+        ("partnership.correction", 1)]
+    assert query_rows(db, "SELECT count(*) FROM alert_deliveries WHERE status <> 'sent'") == [(0,)]
