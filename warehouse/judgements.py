@@ -249,8 +249,15 @@ def judgements_of(db: Path, event: str | None = None) -> QueryResult:
         with read_connection(db) as con:
             params = [resolve(con, event)]
         where = "WHERE event_id = ? "
-    return run_query(db, "SELECT judged_at, left(event_id, 8) AS id, kind, fields, left(other_event_id, 8) AS other, "
-                         f"judged_by, note FROM judgements {where}ORDER BY judged_at, judgement_id", params)
+    res = run_query(db, "SELECT judged_at, left(event_id, 8) AS id, kind, fields, left(other_event_id, 8) AS other, "
+                        f"judged_by AS by, note FROM judgements {where}ORDER BY judged_at, judgement_id", params)
+    # What was judged, said in words: "location Brussels -> Ottawa", "into baca9179".
+    rows = []
+    for judged_at, id_, kind, fields, other, by, note in res.rows:
+        what = "; ".join(f"{k} {_text(a) or '(none)'} -> {_text(b) or '(none)'}"
+                         for k, (a, b) in json.loads(fields).items()) if fields else (f"into {other}" if other else "")
+        rows.append((judged_at, id_, kind, what, by, note))
+    return QueryResult(["judged_at", "id", "kind", "what", "by", "note"], rows)
 
 
 # -- judgements as evaluation data ----------------------------------------------------------------

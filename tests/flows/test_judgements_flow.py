@@ -141,3 +141,46 @@ def test_judgements_hold_through_reextraction_and_new_reports(server, receiver, 
     notice = [m.json() for m in receiver.received if m.json()["kind"] == "partnership.correction"]
     assert len(notice) == 1
     assert notice[0]["text"].splitlines()[0] == "Corrected by an analyst: location: Manila -> Quezon City"
+
+
+def test_judge_while_an_ingest_writes(server, tmp_path):
+    """`defwatch judge` from another process while an ingest is storing batches: it waits for the
+    writer's hand-over, records the judgement, and the later batches' reports attach to the
+    rejected event without undoing it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+    from tests.flows.test_eventlog_flow import build_site, registry
+
+    db = tmp_path / "busy.duckdb"
+    feeds = registry(tmp_path, server, build_site(server, n_feeds=4, per_feed=10, delay=0.25))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update({"DEFWATCH_BATCH_SIZE": "4", "DEFWATCH_FETCH__PER_HOST": "2", "DEFWATCH_WORKERS": "1"})
+    ingest = subprocess.Popen([sys.executable, "-m", "flows.cli", "ingest", "--db", str(db), "--feeds", str(feeds),
+                               "--json"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    judged = None
+    try:
+        while ingest.poll() is None and judged is None:
+            time.sleep(0.3)
+            if not db.exists():
+                continue
+            ids = subprocess.run([sys.executable, "-m", "flows.cli", "query", "--db", str(db), "--format", "csv",
+                                  "select event_id, mention_count from events"], cwd=REPO, env=env,
+                                 capture_output=True, text=True, timeout=120)
+            rows = [line.split(",") for line in ids.stdout.splitlines()[1:]]
+            if ids.returncode == 0 and rows:
+                out = subprocess.run([sys.executable, "-m", "flows.cli", "judge", rows[0][0], "reject", "--by", "ann",
+                                      "--db", str(db)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+                assert out.returncode == 0, out.stderr
+                judged = (rows[0][0], int(rows[0][1]))
+    finally:
+        stdout, stderr = ingest.communicate(timeout=300)
+    assert ingest.returncode == 0, stderr[-3000:]
+    assert judged is not None, "the ingest ended before an event could be judged"
+    event_id, reports_then = judged
+    final = query_rows(db, f"SELECT judgement, mention_count FROM events WHERE event_id = '{event_id}'")
+    assert final[0][0] == "rejected"
+    assert reports_then < 40 and final[0][1] == 40, (reports_then, final)  # judged mid-run; later reports attached

@@ -86,6 +86,15 @@ def test_judge_records_who_when_why_and_says_what_it_did(tmp_path):
     assert query_rows(db, f"SELECT kind, judged_by FROM judgements WHERE event_id = '{CHAD}' ORDER BY judged_at") == [
         ("reject", "alice"), ("confirm", "carol")]
     assert query_rows(db, f"SELECT judgement FROM events WHERE event_id = '{CHAD}'") == [("confirmed",)]
+    listed = defwatch("judgements", "list", "--format", "csv", *at).stdout.splitlines()
+    assert [line.split(",", 1)[1] for line in listed] == [
+        "id,kind,what,by,note",
+        '3f75003c,reject,,alice,"old news, not a new event"',
+        "f8c1434e,correct,status signed -> planned; location Brussels -> Ottawa,bob,",
+        "906c360f,merge,into baca9179,alice,",
+        "7535b743,correct,\"parties NATO -> NATO, Turkey\",bob,",
+        "3f75003c,confirm,,carol,",
+    ]
 
 
 def test_bad_event_ids_and_judgements_get_one_line_and_exit_2(tmp_path):
