@@ -68,8 +68,9 @@ def judge(
     note: Annotated[Optional[str], typer.Option(help="Why: kept with the judgement.")] = None,
     db: DbOption = Path("defwatch.duckdb"),
 ) -> None:
-    """Record a judgement of one event: confirm it, reject it (not an event), correct it, or merge
-    it into another; kept with who, when and why, and honoured by every view, re-extraction and alert."""
+    """Record a judgement of one event: confirm, reject (not an event), correct, or merge it into another.
+
+    Kept with who, when and why, and honoured by every view, re-extraction and alert."""
     from warehouse import judgements as wj
 
     if action not in wj.KINDS:
