@@ -217,6 +217,8 @@ def _text(v: Any) -> str | None:
 
 def judge(db: Path, event: str, kind: str, now: datetime, by: str, note: str | None = None,
           fields: dict[str, Any] | None = None, other: str | None = None) -> Judged:
+    with read_connection(db):
+        pass  # a database that is not there is an error, not a new empty file (the DuckLake is always there)
     with write_connection(db) as con:
         return record(con, event, kind, now, by, note, fields, other)
 
