@@ -108,6 +108,7 @@ def store_batch_task(db: str, pages: list[Page], run_id: str, alert_settings=Non
                 new_alerts, deliveries = routing.alerts_for_changes(
                     applied.changes, alert_settings, chans, run_id, now, mark_seen)
                 counts["alerts_new"] = walerts.insert_alerts(con, new_alerts, deliveries)
+                walerts.release_holds(con, now)  # alerts waiting for corroboration this batch brought
             counts["articles_new"] = added
             counts["events_new"] = applied.events_created
             counts["mentions_new"] = applied.mentions_added
@@ -147,6 +148,7 @@ def watch_summits(db: str, alert_settings, chans, run_id: str) -> int:
     with _run_writer(db) as writer, writer.connection() as con, transaction(con):
         new_alerts, deliveries = routing.summit_watch(walerts.watched_summits(con), alert_settings, chans, run_id, now)
         n = walerts.insert_alerts(con, new_alerts, deliveries)
+        walerts.release_holds(con, now)  # and those whose window has passed, once a run
         store.add_run_counts(con, run_id, {"alerts_new": n})
         return walerts.count_due(con, now)
 

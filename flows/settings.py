@@ -73,6 +73,19 @@ class AlertRule(BaseModel):
     statuses: list[str] = []                # the event's status is one of these (empty: any)
     min_confidence: float = 0.0
     channels: list[str] = ["log", "prefect"]
+    # Corroboration: the alert waits (up to hold_hours) until min_reports articles from min_feeds
+    # independent outlets report the event (a syndicated copy carries no text and counts for
+    # nothing); a report from a feed tagged "official" is enough on its own unless official_feeds
+    # is false. When the window passes: on_timeout "send" (saying it is uncorroborated) or "drop".
+    min_reports: int = Field(1, ge=1)
+    min_feeds: int = Field(1, ge=1)
+    official_feeds: bool = True
+    hold_hours: float = Field(24.0, ge=0)
+    on_timeout: Literal["send", "drop"] = "send"
+
+    @property
+    def needs_corroboration(self) -> bool:
+        return self.min_reports > 1 or self.min_feeds > 1
 
 
 class AlertSettings(BaseModel):

@@ -41,9 +41,56 @@ def insert_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[dict[str, Any
         con.unregister("_aids")
     fresh = [a for a in alerts if a["alert_id"] not in known]
     fresh_ids = {a["alert_id"] for a in fresh}
-    bulk_insert(con, "alerts", fresh, ALERT_COLUMNS)
+    bulk_insert(con, "alerts", [{k: a[k] for k in ALERT_COLUMNS} for a in fresh], ALERT_COLUMNS)
     bulk_insert(con, "alert_deliveries", [d for d in deliveries if d["alert_id"] in fresh_ids], DELIVERY_COLUMNS)
+    bulk_insert(con, "alert_holds", [{"alert_id": a["alert_id"], **a["hold"]} for a in fresh if a.get("hold")],
+                HOLD_COLUMNS)
     return len(fresh)
+
+
+HOLD_COLUMNS = ("alert_id", "min_reports", "min_feeds", "official_exempt", "on_timeout", "held_at", "hold_until")
+
+
+def release_holds(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, int]:
+    """Decide every alert waiting for corroboration (``alert_holds`` not yet released), in the
+    caller's transaction: corroborated (or reported by an official feed) -> its deliveries become
+    pending; the window passed -> pending saying it is uncorroborated, or dropped, as the rule
+    said; the event rejected or merged by an analyst -> withdrawn. Returns how many of each.
+
+    Independent outlets: the distinct feeds that first brought an article reporting the event.
+    A syndicated copy carries no text, so it has no mention and counts for nothing."""
+    rows = con.execute("""
+        SELECT h.alert_id, h.min_reports, h.min_feeds, h.official_exempt, h.on_timeout, h.hold_until,
+               e.judgement, e.merged_into,
+               (SELECT count(*) FROM event_mentions m WHERE m.event_id = a.event_id AND m.retracted_at IS NULL) AS reports,
+               (SELECT count(DISTINCT ar.feed_name) FROM event_mentions m JOIN articles ar USING (article_id)
+                 WHERE m.event_id = a.event_id AND m.retracted_at IS NULL AND ar.duplicate_of IS NULL) AS feeds,
+               (SELECT count(*) FROM event_mentions m JOIN articles ar USING (article_id) JOIN feeds f ON f.name = ar.feed_name
+                 WHERE m.event_id = a.event_id AND m.retracted_at IS NULL AND list_contains(f.tags, 'official')) > 0
+                   AS official
+          FROM alert_holds h JOIN alerts a USING (alert_id) JOIN events e USING (event_id)
+         WHERE h.released_at IS NULL ORDER BY h.alert_id""").fetchall()
+    out: dict[str, int] = {}
+    for aid, min_reports, min_feeds, official_exempt, on_timeout, hold_until, judgement, merged, reports, feeds, official in rows:
+        if judgement in ("rejected", "merged") or merged:
+            outcome, status = "withdrawn", "withdrawn"
+        elif official and official_exempt:
+            outcome, status = "official", "pending"
+        elif reports >= min_reports and feeds >= min_feeds:
+            outcome, status = "corroborated", "pending"
+        elif now >= hold_until:
+            outcome, status = ("uncorroborated", "pending") if on_timeout == "send" else ("dropped", "dropped")
+        else:
+            continue
+        con.execute("UPDATE alert_holds SET released_at = ?, outcome = ?, reports = ?, feeds = ? WHERE alert_id = ?",
+                    [now, outcome, reports, feeds, aid])
+        note = None if status == "pending" else (
+            f"uncorroborated when its window closed: {reports} report(s) from {feeds} outlet(s)"
+            if outcome == "dropped" else "the event was rejected or merged by an analyst")
+        con.execute("UPDATE alert_deliveries SET status = ?, last_error = ? WHERE alert_id = ? AND status = 'held'",
+                    [status, note, aid])
+        out[outcome] = out.get(outcome, 0) + 1
+    return out
 
 
 def add_deliveries(con: duckdb.DuckDBPyConnection, deliveries: Sequence[dict[str, Any]]) -> int:
@@ -71,12 +118,14 @@ def pending(con: duckdb.DuckDBPyConnection, now: datetime, channel_keys: Sequenc
     sql = f"""
         SELECT d.alert_id, d.channel_key, d.channel_label, d.attempts, a.kind, a.value, a.old_value, a.rules,
                a.created_at, e.event_id, e.type, e.parties, e.status, e.date, e.date_precision, e.location,
-               e.evidence, e.confidence, e.mention_count,
+               e.evidence, e.confidence, e.mention_count, hd.outcome AS hold_outcome, hd.feeds AS hold_feeds,
+               hd.reports AS hold_reports, hd.held_at, hd.released_at AS hold_released_at,
                (SELECT list(struct_pack(url := coalesce(ar.final_url, ar.original_url), title := ar.title,
                                         site := ar.site_name) ORDER BY ar.published DESC NULLS LAST)[1:5]
                   FROM event_mentions m JOIN articles ar USING (article_id)
                  WHERE m.event_id = e.event_id AND m.retracted_at IS NULL) AS articles
           FROM alert_deliveries d JOIN alerts a USING (alert_id) JOIN events e USING (event_id)
+          LEFT JOIN alert_holds hd USING (alert_id)
          WHERE {' AND '.join(where)}
          ORDER BY a.created_at, a.alert_id, d.channel_key
     """
@@ -131,6 +180,7 @@ def watched_summits(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     cur = con.execute(
         "SELECT event_id, type, parties, status, date, location, confidence FROM events "
         "WHERE type = 'summit' AND retracted_at IS NULL AND date_precision = 'day' "
+        "AND judgement IS DISTINCT FROM 'rejected' AND merged_into IS NULL "  # the analyst's word: not an event
         "AND (status IS NULL OR status IN ('planned', 'cancelled'))")
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]

@@ -8,6 +8,7 @@ inside the caller's transaction, so articles, mentions, events and history commi
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,16 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.identity import EventState, StoredMention, choose_event, date_range, fold, make_event_id, parties_key
+from warehouse.identity import (
+    EventState,
+    StoredMention,
+    choose_event,
+    date_range,
+    fold,
+    make_event_id,
+    parties_key,
+    precision,
+)
 from warehouse.store import bulk_insert, schema_of
 
 MENTION_COLUMNS = (
@@ -34,6 +44,8 @@ HISTORY_COLUMNS = (
     "location", "retracted", "article_id", "ruleset_version", "cause",
     # Migration 005: how long the state held, and what `--as-of` filters on (see the migration).
     "superseded_at", "date_start", "date_end", "type", "parties_key",
+    # Migration 007: the judged state then, and the judgement that made a row (warehouse/judgements.py).
+    "judgement", "judgement_id",
 )
 
 
@@ -56,6 +68,7 @@ class Change:
     new_value: str | None
     state: EventState
     article_id: str | None
+    judgement: str | None = None  # the analyst's: confirmed | rejected | corrected | merged
 
 
 @dataclass
@@ -103,12 +116,15 @@ def apply_extractions(
     article_ids = [x.article_id for x in extractions]
 
     # 1. What these articles reported before (re-extraction), to retract what is no longer found.
+    # (Keyed on the identity the extractor gave the event: an analyst's correction of its type or
+    # parties changes what it shows, not which mentions are its.)
     old = _with_table(con, "_arts", {"article_id": article_ids},
-                      "SELECT m.*, e.type, e.parties FROM event_mentions m JOIN _arts USING (article_id) "
+                      "SELECT m.*, coalesce(e.extracted_type, e.type) AS type, e.parties_key AS _key "
+                      "FROM event_mentions m JOIN _arts USING (article_id) "
                       "JOIN events e USING (event_id) WHERE m.retracted_at IS NULL")
     old_by_article: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
     for r in old:
-        old_by_article[r["article_id"]][(r["type"], parties_key(r["parties"]))] = r["event_id"]
+        old_by_article[r["article_id"]][(r["type"], r["_key"])] = r["event_id"]
 
     # 2. New mentions, deduplicated per (article, type, parties, date).
     fresh: list[StoredMention] = []
@@ -135,8 +151,12 @@ def apply_extractions(
     if keys:
         types, pkeys = zip(*sorted(keys))
         for r in _with_table(con, "_keys", {"type": list(types), "parties_key": list(pkeys)},
-                             "SELECT e.* FROM events e JOIN _keys USING (type, parties_key)"):
-            candidates[(r["type"], r["parties_key"])].append(dict(r))  # a working copy: see step 4
+                             "SELECT e.* FROM events e JOIN _keys USING (type, parties_key) "
+                             "WHERE e.extracted_type IS NULL UNION ALL "
+                             "SELECT e.* FROM events e JOIN _keys k ON e.extracted_type = k.type "
+                             "AND e.parties_key = k.parties_key WHERE e.extracted_type IS NOT NULL"):
+            # a working copy: see step 4
+            candidates[(r["extracted_type"] or r["type"], r["parties_key"])].append(dict(r))
             existing[r["event_id"]] = r
     taken = set(existing)
     if fresh:
@@ -211,16 +231,21 @@ def apply_extractions(
                              "SELECT e.* FROM events e JOIN _missing USING (event_id)"):
             existing[r["event_id"]] = r
 
+    corrected = _corrections(con, sorted(e for e in touched if existing.get(e, {}).get("judgement")))
     event_rows_new, event_rows_upd, history = [], [], []
     for eid in sorted(touched):
         base = new_events.get(eid) or existing[eid]
         mentions = [_mention_from_row(r, base["type"], list(base["parties"])) for r in by_event.get(eid, [])]
         state = fold(base["type"], mentions)
+        for field_, value in corrected.get(eid, {}).items():  # the analyst's word over the extractor's
+            setattr(state, field_, value)
+            if field_ == "date":
+                state.date_precision = precision(value)
         row = _event_row(base, state, now, eid in new_events)
         changes = _diff(existing.get(eid), row, eid in new_events)
         for i, (change, old_value, new_value) in enumerate(changes):
             result.changes.append(Change(eid, base["type"], list(base["parties"]), change, old_value, new_value,
-                                         state, cause_article.get(eid)))
+                                         state, cause_article.get(eid), base.get("judgement")))
             history.append({
                 "event_id": eid, "learned_at": now, "change": change, "old_value": old_value,
                 "new_value": new_value, "status": row["status"], "date": row["date"],
@@ -230,7 +255,7 @@ def apply_extractions(
                 # One write's rows carry the same state: the last one holds it, the others never do.
                 "superseded_at": now if i < len(changes) - 1 else None,
                 "date_start": row["date_start"], "date_end": row["date_end"], "type": row["type"],
-                "parties_key": row["parties_key"],
+                "parties_key": row["parties_key"], "judgement": base.get("judgement"), "judgement_id": None,
             })
         if eid in new_events:
             event_rows_new.append(row)
@@ -250,6 +275,21 @@ def apply_extractions(
         on_conflict="DO UPDATE SET ruleset_version = excluded.ruleset_version, events = excluded.events, "
                     "extracted_at = excluded.extracted_at", conflict_target="(article_id)")
     return result
+
+
+def _corrections(con, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The status, date and location the analyst gave each event (``correct`` judgements in the
+    order made: the latest word on a field holds). Type and parties are kept on events itself."""
+    if not event_ids:
+        return {}
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    for r in _with_table(con, "_judged", {"event_id": list(event_ids)},
+                         "SELECT j.event_id, j.fields FROM judgements j JOIN _judged USING (event_id) "
+                         "WHERE j.kind = 'correct' ORDER BY j.judged_at, j.judgement_id"):
+        for field_, (_old, new) in json.loads(r["fields"]).items():
+            if field_ in ("status", "date", "location"):
+                out[r["event_id"]][field_] = new
+    return out
 
 
 def _mention_row(m: StoredMention) -> dict:

@@ -129,8 +129,12 @@ def write_parquet(db: Path, sql: str, out: Path, params: Sequence[Any] | None = 
 # -- events ---------------------------------------------------------------------------------------
 
 EVENT_LIST_COLUMNS = ("event_id", "type", "parties", "status", "date", "location", "mention_count", "confidence",
-                      "first_seen", "evidence")
-EVENT_TABLE_COLUMNS = ("event_id", "type", "array_to_string(parties, ', ') AS parties", "status", "date", "location", "mention_count AS reports", "evidence")
+                      "first_seen", "evidence", "judgement")
+EVENT_TABLE_COLUMNS = ("event_id", "type", "array_to_string(parties, ', ') AS parties", "status", "date", "location", "mention_count AS reports", "judgement AS judged", "evidence")
+
+# The analyst's judgement (warehouse/judgements.py): a rejected event, or one merged into another,
+# is not shown unless asked for (`--all`).
+_NOT_DISMISSED = "{0}judgement IS DISTINCT FROM 'rejected' AND {0}judgement IS DISTINCT FROM 'merged'"
 
 
 # "The event has party ?", on parties_key (the sorted names joined with '|', written with parties:
@@ -143,14 +147,17 @@ _PARTY = "contains('|' || {0}parties_key || '|', '|' || ? || '|')"
 
 def events_sql(type_: str | None = None, parties: Sequence[str] = (), status: str | None = None,
                since: str | None = None, until: str | None = None, as_of: str | None = None,
-               limit: int | None = 100, columns: Sequence[str] = EVENT_LIST_COLUMNS) -> tuple[str, list[Any]]:
+               limit: int | None = 100, columns: Sequence[str] = EVENT_LIST_COLUMNS,
+               all_: bool = False) -> tuple[str, list[Any]]:
     """SQL and parameters for `defwatch events`. --since/--until filter on the event's own date
-    (an event whose date range overlaps the window); --as-of shows the log as known then.
+    (an event whose date range overlaps the window); --as-of shows the log as known then, the
+    analyst's judgements included; ``all_`` also shows rejected and merged events.
 
     Rows: newest event date first (undated last), then most recently seen, then event_id."""
     if as_of:
-        return _events_as_of_sql(type_, parties, status, since, until, as_of, limit, columns)
-    cond, params = _filters("", ["retracted_at IS NULL"], [], type_, parties, status, since, until)
+        return _events_as_of_sql(type_, parties, status, since, until, as_of, limit, columns, all_)
+    shown = ["retracted_at IS NULL"] + ([] if all_ else [_NOT_DISMISSED.format("")])
+    cond, params = _filters("", shown, [], type_, parties, status, since, until)
     cols = ", ".join(columns)
     order = "ORDER BY date_end DESC NULLS LAST, first_seen DESC, event_id"
     if not limit:
@@ -202,7 +209,8 @@ _AS_OF_STATE = "h.learned_at <= {t} AND (h.superseded_at IS NULL OR h.superseded
 _AS_OF_FROM_EVENTS = ("evidence", "confidence", "first_seen", "date_start", "date_end")
 
 
-def _events_as_of_sql(type_, parties, status, since, until, as_of, limit, columns) -> tuple[str, list[Any]]:
+def _events_as_of_sql(type_, parties, status, since, until, as_of, limit, columns,
+                      all_: bool = False) -> tuple[str, list[Any]]:
     """The log as known at ``as_of``, filtered, ordered and limited, in one statement that reads
     event_history alone until it knows which rows it shows.
 
@@ -219,7 +227,8 @@ def _events_as_of_sql(type_, parties, status, since, until, as_of, limit, column
     current date_start/date_end of events (what the earlier `… events_as_of(t) a JOIN events e`
     exposed)."""
     t = "CAST(? AS TIMESTAMPTZ)"
-    cond, params = _filters("h.", [_AS_OF_STATE.format(t=t)], [as_of, as_of], type_, parties, status, since, until)
+    state = [_AS_OF_STATE.format(t=t)] + ([] if all_ else [_NOT_DISMISSED.format("h.")])
+    cond, params = _filters("h.", state, [as_of, as_of], type_, parties, status, since, until)
     order = "ORDER BY k DESC NULLS LAST, first_seen DESC, event_id"
     # Only the columns of events that are asked for (first_seen always: the order needs it).
     # Each is read row by row for the rows shown, one compressed vector per row: in a fresh
@@ -227,7 +236,7 @@ def _events_as_of_sql(type_, parties, status, since, until, as_of, limit, column
     wanted = set(re.findall(r"\w+", " ".join(columns)))
     from_events = [c for c in _AS_OF_FROM_EVENTS if c in wanted or c == "first_seen"]
     shown_cols = ", ".join(["e.event_id", "h.type", "string_split(h.parties_key, '|') AS parties", "h.status",
-                            "h.date", "h.date_precision", "h.location", "h.learned_at AS as_of_change",
+                            "h.date", "h.date_precision", "h.location", "h.learned_at AS as_of_change", "h.judgement",
                             *(f"e.{c}" for c in from_events), "h.date_end AS k"])
     if limit:
         n = int(limit)

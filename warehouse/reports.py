@@ -34,9 +34,10 @@ def as_utc(dt: datetime | None) -> datetime | None:
 
 _REPORT_EVENTS_SQL = """
 SELECT event_id, type, parties, status, date, date_start, date_end, location, evidence, confidence,
-       mention_count, first_seen, last_seen
+       mention_count, first_seen, last_seen, judgement
 FROM events e
 WHERE retracted_at IS NULL AND first_seen <= $end
+  AND judgement IS DISTINCT FROM 'rejected' AND merged_into IS NULL  -- the analyst's word: not an event
   AND ($start IS NULL
        OR first_seen >= $start
        OR (last_seen >= $start AND last_seen <= $end)
@@ -71,7 +72,8 @@ ORDER BY name
 
 def _report_data(con: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime) -> dict:
     p = {"start": start, "end": end}
-    total_events = con.execute("SELECT count(*) FROM events WHERE retracted_at IS NULL").fetchone()[0]
+    total_events = con.execute("SELECT count(*) FROM events WHERE retracted_at IS NULL "
+                               "AND judgement IS DISTINCT FROM 'rejected' AND merged_into IS NULL").fetchone()[0]
     events = rows_as_dicts(con, _REPORT_EVENTS_SQL, p)
     changed_rows = rows_as_dicts(con, _REPORT_CHANGED_SQL, p)
     retracted = {r["event_id"] for r in changed_rows if r["retracted_at"] is not None}
@@ -110,12 +112,14 @@ def report_data(db: Path, start: datetime | None, end: datetime) -> dict:
 # -- the digest -----------------------------------------------------------------------------------
 
 def changes_since(db: Path, since: datetime) -> list[dict]:
-    """Each live event with history learned since ``since``: its fields and, in learning order, its
-    changes (``changes``), their old values (``olds``) and new values (``news``)."""
+    """Each live event with history learned since ``since``: its fields, the analyst's judgement
+    and, in learning order, its changes (``changes``), their old values (``olds``), new values
+    (``news``) and causes (``causes``: ingest, reextract or judgement)."""
     res = run_query(db, """
         SELECT e.event_id, e.type, e.parties, e.status, e.date, e.location, e.evidence, e.mention_count,
-               list(h.change ORDER BY h.learned_at) AS changes,
-               list(h.old_value ORDER BY h.learned_at) AS olds, list(h.new_value ORDER BY h.learned_at) AS news
+               e.judgement, list(h.change ORDER BY h.learned_at) AS changes,
+               list(h.old_value ORDER BY h.learned_at) AS olds, list(h.new_value ORDER BY h.learned_at) AS news,
+               list(h.cause ORDER BY h.learned_at) AS causes
           FROM event_history h JOIN events e USING (event_id)
          WHERE h.learned_at >= ? AND e.retracted_at IS NULL
          GROUP BY ALL ORDER BY e.type, e.date DESC NULLS LAST, e.event_id""", [since])

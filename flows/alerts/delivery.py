@@ -21,7 +21,14 @@ KIND_TEXT = {
     "summit.status": "Summit update",
     "summit.upcoming": "Summit coming up",
     "summit.overdue": "Summit date passed without a report",
+    "partnership.correction": "Correction of an earlier alert (analyst)",
+    "summit.correction": "Correction of an earlier alert (analyst)",
 }
+
+
+def _hours(start, end) -> str:
+    h = (end - start).total_seconds() / 3600 if start and end else 0.0
+    return f"{h:.0f} h" if h >= 1 else f"{h * 60:.0f} min"
 
 
 def format_message(row: dict[str, Any]) -> ch.Message:
@@ -37,6 +44,16 @@ def format_message(row: dict[str, Any]) -> ch.Message:
         f"Where: {row['location'] or 'not given'}",
         f"Evidence: \u201c{row['evidence']}\u201d",
     ]
+    outcome = row.get("hold_outcome")
+    if outcome == "corroborated":
+        lines.insert(0, f"Corroborated: reported by {row['hold_feeds']} independent outlet(s).")
+    elif outcome == "official":
+        lines.insert(0, "Reported by an official source.")
+    elif outcome == "uncorroborated":
+        lines.insert(0, f"Uncorroborated: only {row['hold_feeds']} outlet(s) report it after waiting "
+                        f"{_hours(row['held_at'], row['hold_released_at'])}.")
+    if row["kind"].endswith(".correction"):  # warehouse/judgements.py: value says what changed
+        lines.insert(0, f"Corrected by an analyst: {row['value']}")
     arts = [a for a in (row.get("articles") or []) if a and a.get("url")]
     if arts:
         lines.append(f"Reported by {row['mention_count']} article(s):")

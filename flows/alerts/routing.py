@@ -84,6 +84,8 @@ def alerts_for_changes(changes, settings: AlertSettings, chans: Channels, run_id
     """Alerts for an event log change set: a new event, or a status that advanced."""
     alerts, deliveries = [], []
     for c in changes:
+        if getattr(c, "judgement", None) in ("rejected", "merged"):
+            continue  # the analyst said it is not an event (or is another one): nothing more is sent
         if c.change == "created":
             change, value, old = "new", c.state.status, None
         elif c.change == "status":
@@ -98,10 +100,28 @@ def alerts_for_changes(changes, settings: AlertSettings, chans: Channels, run_id
             continue
         kind = f"{c.type}.{change}"
         aid = walerts.alert_id(c.event_id, kind, value if change == "status" else None)
+        hold = None if mark_seen else corroboration_hold(settings, rules, now)
         alerts.append({"alert_id": aid, "event_id": c.event_id, "kind": kind, "value": value, "old_value": old,
-                       "rules": rules, "created_at": now, "run_id": run_id})
-        deliveries.extend(_delivery_rows(aid, keys, chans, mark_seen))
+                       "rules": rules, "created_at": now, "run_id": run_id, "hold": hold})
+        rows = _delivery_rows(aid, keys, chans, mark_seen)
+        if hold:
+            for d in rows:
+                d["status"] = "held"
+        deliveries.extend(rows)
     return alerts, deliveries
+
+
+def corroboration_hold(settings: AlertSettings, rule_names: Sequence[str], now: datetime) -> dict | None:
+    """What an alert waits for, if a rule it matched asks for corroboration: the strictest
+    counts and the longest window of those rules; dropped at the end if any of them says so."""
+    needing = [r for r in settings.rules if r.name in rule_names and r.needs_corroboration]
+    if not needing:
+        return None
+    hours = max(r.hold_hours for r in needing)
+    return {"min_reports": max(r.min_reports for r in needing), "min_feeds": max(r.min_feeds for r in needing),
+            "official_exempt": all(r.official_feeds for r in needing),
+            "on_timeout": "drop" if any(r.on_timeout == "drop" for r in needing) else "send",
+            "held_at": now, "hold_until": now + timedelta(hours=hours)}
 
 
 def summit_watch(summits: Sequence[dict], settings: AlertSettings, chans: Channels, run_id: str | None,

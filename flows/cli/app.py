@@ -13,7 +13,7 @@ import gc
 import typer
 
 from flows.alerts import notify
-from flows.cli import alerts, events, extract, feeds, ingest, maintenance, report
+from flows.cli import alerts, events, extract, feeds, ingest, judge, maintenance, report
 
 app = typer.Typer(
     name="defwatch",
@@ -33,6 +33,9 @@ app.command()(ingest.demo)
 app.command()(ingest.serve)
 app.command()(events.query)
 app.command()(events.events)
+app.command()(judge.review)
+app.command()(judge.judge)
+app.add_typer(judge.judgements_app, name="judgements")
 app.command()(events.export)
 app.command()(ingest.reextract)
 app.add_typer(alerts.alerts_app, name="alerts")

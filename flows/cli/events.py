@@ -52,6 +52,7 @@ def events(
     limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 100,
     fmt: FormatOption = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also show events the analyst rejected or merged into another (marked in `judged`).")] = False,
 ) -> None:
     """List events, newest event date first, with filters for the common questions."""
     from warehouse import query as wq
@@ -61,7 +62,7 @@ def events(
     since = _partial_date(since, "since", start=True)
     until = _partial_date(until, "until", start=False)
     columns = wq.EVENT_TABLE_COLUMNS if fmt == "table" else wq.EVENT_LIST_COLUMNS
-    sql, params = wq.events_sql(type_, party or [], status, since, until, as_of, limit or None, columns)
+    sql, params = wq.events_sql(type_, party or [], status, since, until, as_of, limit or None, columns, all_)
     if fmt == "parquet":
         if out is None:
             raise DefwatchError("--format parquet needs --out FILE.parquet")

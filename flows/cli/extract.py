@@ -74,6 +74,8 @@ def eval_cmd(
     write_baseline: Annotated[bool, typer.Option(
         "--write-baseline", help="Pin today's figures as CI's floors (eval/baseline.json); say why in the commit.")] = False,
     db: DbOption = Path("defwatch.duckdb"),
+    judged: Annotated[bool, typer.Option(
+        "--judged", help="Score against every judged article in --db (`defwatch judgements export --gold`).")] = False,
 ) -> None:
     """Score the extractor against annotated text: precision, recall and F1 per type and overall,
     status/date/location accuracy of matched events, per half of the blind corpus (tune and
@@ -85,6 +87,8 @@ def eval_cmd(
     if split is not None and split not in ev.SPLITS:
         raise DefwatchError(f"--split {split!r}: use tune or validation.")
     corpus = PROJECT_ROOT / "eval" / "corpus.jsonl"
+    if judged:
+        gold = _judged_gold(db, gold)
     path = gold or corpus
     if not path.is_file():
         hint = " (it comes with a clone of the repository)" if gold is None else ""
@@ -171,3 +175,18 @@ def _read_jsonl_rows(path: Path):
             yield n, None, f"{path}, line {n}: a document is a JSON object with \"text\"."
             continue
         yield n, doc, None
+
+
+def _judged_gold(db: Path, gold: Optional[Path]) -> Path:
+    """The database's judged articles as a gold file in a temporary folder (for --judged)."""
+    import tempfile
+
+    from warehouse import judgements as wj
+
+    if gold is not None:
+        raise DefwatchError("--judged scores the judged articles of --db: give no FILE with it.")
+    out = Path(tempfile.mkdtemp(prefix="defwatch-judged-")) / "judged.jsonl"
+    if wj.write_gold(db, out) == 0:
+        raise DefwatchError(f"{db} has no judged article yet: judge its events with `defwatch review` and "
+                            f"`defwatch judge` first.")
+    return out

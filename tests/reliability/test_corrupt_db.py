@@ -138,7 +138,7 @@ def test_garbage_in_the_catalog_is_refused_and_a_restored_backup_ends_like_a_cle
     env = clean["env"]
     restored = run_defwatch(["restore", str(clean["backup"]), "--db", str(db), "--force"], env)
     assert restored.returncode == 0 and restored.leftovers == [], restored.stderr
-    assert restored.lines == [f"restored {db} from {clean['backup']}: 13 tables, "
+    assert restored.lines == [f"restored {db} from {clean['backup']}: 15 tables, "
                               f"{sum(_counts(clean['db']).values()):,} rows in "
                               f"{restored.lines[0].rsplit(' in ', 1)[1]}"]
     assert db.with_name(db.name + ".before-restore").read_bytes() != data, "the damaged file is kept aside"

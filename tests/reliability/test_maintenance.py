@@ -43,8 +43,8 @@ def test_check_of_a_clean_database_says_ok_and_changes_nothing(ingested):
     out = run_defwatch(["check", "--db", str(db)], ingested["env"])
     rows = sum(len(v) for v in _rows(db).values())
     assert out.returncode == 0 and out.leftovers == []
-    assert out.lines == [f"{db}: ok: 13 tables read in full ({rows:,} rows, each block's checksum verified), "
-                         f"schema version 6, no orphaned rows"]
+    assert out.lines == [f"{db}: ok: 15 tables read in full ({rows:,} rows, each block's checksum verified), "
+                         f"schema version 7, no orphaned rows"]
     assert file_hash(db) == before
 
 
@@ -57,13 +57,13 @@ def test_check_lists_orphans_and_an_old_schema_one_line_each(ingested, tmp_path)
         alerts = con.execute("SELECT count(*) FROM alerts WHERE event_id = ?", [event_id]).fetchone()[0]
         history = con.execute("SELECT count(*) FROM event_history WHERE event_id = ?", [event_id]).fetchone()[0]
         con.execute("DELETE FROM events WHERE event_id = ?", [event_id])
-        con.execute("DELETE FROM schema_version WHERE version = 6")
+        con.execute("DELETE FROM schema_version WHERE version >= 6")
     assert mentions and alerts and history
     before = file_hash(db)
     out = run_defwatch(["check", "--db", str(db)], ingested["env"])
     assert out.returncode == 1 and out.leftovers == []
     assert out.lines == [
-        f"{db}: schema version 5 is older than this defwatch's (6): any write command (defwatch ingest) upgrades it",
+        f"{db}: schema version 5 is older than this defwatch's (7): any write command (defwatch ingest) upgrades it",
         f"{db}: {mentions:,} event mentions without their event",
         f"{db}: {history:,} event history rows without their event",
         f"{db}: {alerts:,} alerts without their event",
@@ -76,7 +76,7 @@ def test_backup_and_restore_round_trip_and_refusals(ingested, tmp_path):
     folder = tmp_path / "backup"
     made = run_defwatch(["backup", str(folder), "--db", str(db)], env)
     assert made.returncode == 0 and made.leftovers == [], made.stderr
-    assert made.lines[0].startswith(f"backed up {db} to {folder}: 13 tables, ")
+    assert made.lines[0].startswith(f"backed up {db} to {folder}: 15 tables, ")
     assert not folder.with_name("backup.partial").exists()
     assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in [folder, *folder.iterdir()]), "owner-only"
     again = run_defwatch(["backup", str(folder), "--db", str(db)], env)

@@ -45,7 +45,8 @@ def reference_events_sql(type_=None, parties=(), status=None, since=None, until=
     """events_sql as it was before the rewrite: one ORDER BY … LIMIT over the filtered rows."""
     where, params = [], []
     if as_of:
-        source = ("(SELECT a.*, e.evidence, e.confidence, e.first_seen, e.date_start, e.date_end "
+        # (e.judgement: nothing is judged in these logs, so the judged state then is the current one.)
+        source = ("(SELECT a.*, e.evidence, e.confidence, e.first_seen, e.date_start, e.date_end, e.judgement "
                   "FROM events_as_of_002(CAST(? AS TIMESTAMPTZ)) a JOIN events e USING (event_id))")
         params.append(as_of)
         date_start = "(CASE length(date) WHEN 4 THEN date || '-01-01' WHEN 7 THEN date || '-01' ELSE date END)::DATE"
