@@ -41,6 +41,12 @@ class ReadOnlyViolation(WarehouseError):
     """A statement tried to write through a read-only connection."""
 
 
+class BadQueryError(WarehouseError):
+    """The user's SQL does not run (a name it uses does not exist, a syntax error …): bad input."""
+
+    exit_code = 2
+
+
 class WriteConflictError(DatabaseBusyError):
     """DuckLake refused a commit because another writer changed the same table meanwhile."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import sys
 
 import typer
 
@@ -50,7 +51,35 @@ def main() -> None:
     # a 304-only run). Frozen objects are left to the operating system; nothing of ours relies on
     # a finaliser at exit (connections and pools are closed by their `with` blocks).
     atexit.register(gc.freeze)
-    app()
+    sys.exit(run(app))
+
+
+def run(command: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the CLI; a usage error (unknown option, bad value, missing argument) is one line
+    naming the problem and the command's --help, exit 2, instead of Click's boxed panel."""
+    # Typer 0.2x carries its own copy of Click's exceptions (typer._click); Typer re-exports
+    # only Abort and Exit, so the usage errors come from there.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    from flows.cli.output import say_error
+
+    try:
+        rv = command(args=args, standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()  # `defwatch` or `defwatch feeds` alone: the help, as before
+        return 0
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "defwatch"
+        message = exc.format_message().rstrip()
+        say_error(f"{message}{'' if message.endswith('.') else '.'} See `{where} --help`.")
+        return 2
+    except ClickException as exc:  # a file option Click could not open, and the like
+        say_error(exc.format_message())
+        return 2
+    except typer.Abort:
+        say_error("interrupted.")
+        return 130
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

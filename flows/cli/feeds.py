@@ -63,6 +63,7 @@ def feeds_check(
 ) -> None:
     """Fetch each feed now and report whether it answers and parses (the database is not changed)."""
     from rich.table import Table
+    from rich.text import Text
 
     from flows.sources.fetch import FetchRequest, run_fetches
     from flows.sources.parse import parse_feed
@@ -81,14 +82,14 @@ def feeds_check(
         if res.ok:
             parsed = parse_feed(res.body, res.final_url, res.content_type)
             if parsed.error_kind:
-                verdict, detail, failed = "[red]not a feed[/]", parsed.error, failed + 1
+                verdict, detail, failed = Text("not a feed", "red"), parsed.error, failed + 1
             elif parsed.warning:
-                verdict, detail = "[yellow]ok, warning[/]", parsed.warning
+                verdict, detail = Text("ok, warning", "yellow"), parsed.warning
             else:
-                verdict, detail = "[green]ok[/]", parsed.version
+                verdict, detail = Text("ok", "green"), parsed.version
             n = str(len(parsed.entries))
         else:
-            verdict, detail, n, failed = f"[red]{res.error_kind}[/]", res.error or "", "", failed + 1
+            verdict, detail, n, failed = Text(str(res.error_kind), "red"), res.error or "", "", failed + 1
         t.add_row(f.name, verdict, str(res.status or ""), n, f"{res.elapsed_s:.1f}s", detail)
     console.print(t)
     if failed:

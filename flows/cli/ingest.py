@@ -11,7 +11,7 @@ import typer
 from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyOption
 from flows.cli.output import console, emit_summary, err, errors_are_messages, flow_progress, print_articles
 from flows.alerts import notify as notify_urls
-from flows.errors import DefwatchError
+from flows.errors import BadInput
 
 
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
@@ -71,7 +71,7 @@ def demo(
 
     feeds_file = samples / "feeds.toml"
     if not feeds_file.exists():
-        raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
+        raise BadInput(f"{feeds_file} not found: --samples must point at the samples folder.")
     notify_urls.hand_over(notify)
     with serve_directory(samples) as server:
         err.print(f"serving {samples} at {server.base_url}")
@@ -99,7 +99,7 @@ def serve(
     from flows.serve import serve_ingest
 
     if (every is None) == (cron is None):
-        raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
+        raise BadInput("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
     notify_urls.export_for_child_runs(notify)  # the scheduled runs are processes of their own
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)

@@ -11,16 +11,34 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from flows.errors import DefwatchError
+from flows.errors import BadInput, DefwatchError
 
-console = Console()
-err = Console(stderr=True)
+# Everything printed is printed literally: feed titles, page text, paths, SQL and error messages
+# may hold "[bold]", "[/x]" or ":x:", and none of it is Rich markup, an emoji code or something
+# to colour. Styles are given as Text objects where this module wants them.
+console = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def say_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, on one line, the message exactly as it is."""
+    err.print(Text.assemble(("error:", "bold red"), " ", str(message)), soft_wrap=True)
 
 
 def fail(exc: DefwatchError | Exception, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    say_error(str(exc))
     raise typer.Exit(getattr(exc, "exit_code", code))
+
+
+def _os_error_message(exc: OSError) -> str:
+    """A file the user named is missing, a folder, unreadable …: the path, what is wrong, what to do."""
+    name = exc.filename if exc.filename is not None else ""
+    what = {FileNotFoundError: "no such file", IsADirectoryError: "is a folder, not a file",
+            PermissionError: "permission denied", NotADirectoryError: "a part of the path is not a folder",
+            FileExistsError: "already exists"}.get(type(exc), exc.strerror or type(exc).__name__)
+    return f"{name}: {what}. Check the path and run again." if name else f"{what}. Check the paths given and run again."
 
 
 def errors_are_messages(fn):
@@ -35,6 +53,9 @@ def errors_are_messages(fn):
             return fn(*args, **kwargs)
         except (DefwatchError, WarehouseError) as exc:
             fail(exc)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError) as exc:
+            # A path the user gave that is not what the command needs: bad input, exit 2.
+            fail(BadInput(_os_error_message(exc)))
 
     return wrapper
 
@@ -157,7 +178,7 @@ def print_result(res, fmt: str, out: Optional[Path], title: str | None = None) -
             c.print(t)
         text = buf.getvalue()
     else:
-        raise DefwatchError(f"--format {fmt!r}: use table, csv, json or parquet.")
+        raise BadInput(f"--format {fmt!r}: use table, csv or json.")
     if out is None:
         sys.stdout.write(text)
     else:

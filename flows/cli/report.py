@@ -10,7 +10,7 @@ import typer
 
 from flows.cli.options import DbOption
 from flows.cli.output import console, err, errors_are_messages
-from flows.errors import DefwatchError
+from flows.errors import BadInput
 
 
 @errors_are_messages
@@ -25,7 +25,7 @@ def digest(
     from flows.periods import parse_period
 
     if fmt not in ("md", "html"):
-        raise DefwatchError(f"--format {fmt!r}: use md or html.")
+        raise BadInput(f"--format {fmt!r}: use md or html.")
     text = render_digest(db, parse_period(since), fmt)
     if out is None:
         sys.stdout.write(text)
