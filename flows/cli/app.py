@@ -64,7 +64,7 @@ def run(command: typer.Typer, args: list[str] | None = None) -> int:
     from flows.cli.output import say_error
 
     try:
-        rv = command(args=args, standalone_mode=False)
+        rv = command(args=args, prog_name="defwatch", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()  # `defwatch` or `defwatch feeds` alone: the help, as before
         return 0

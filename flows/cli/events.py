@@ -146,5 +146,8 @@ def export(
     """Export the event log (events, mentions, history) as files other tools read."""
     from warehouse import query as wq
 
+    if fmt not in ("parquet", "csv", "json"):
+        raise BadInput(f"unknown export format {fmt!r}: use parquet, csv or json")
+
     for table, path in wq.export(db, out, fmt).items():
         console.print(f"{table:<15} -> {path}")

@@ -18,7 +18,9 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
                 overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
     from flows.sources.registry import load_feeds
     from flows.runtime.runlock import run_lock
+    from flows.settings import load_settings
 
+    load_settings(**(overrides or {}))  # a bad defwatch.toml is one line now, not after Prefect's start-up
     # Validate the registry before Prefect starts (and before the database is touched), and say
     # plainly if another run holds the database (the flow enforces the lock itself as well).
     load_feeds(feeds_file, base_url=base_url)
@@ -101,6 +103,9 @@ def serve(
     if (every is None) == (cron is None):
         raise BadInput("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
+    from flows.settings import load_settings
+
+    load_settings()  # a bad defwatch.toml is one line now, before a Prefect server is started
     notify_urls.export_for_child_runs(notify)  # the scheduled runs are processes of their own
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
 
@@ -113,13 +118,15 @@ def reextract(
     """Re-run the extractor on stored articles after a rule change; mentions and events are
     reconciled without duplicates and each change is kept in event_history."""
     from flows.runtime.runlock import run_lock
+    from flows.settings import load_settings
     from warehouse.db import read_connection
 
+    load_settings()  # a bad defwatch.toml is one line now, before Prefect starts
     with read_connection(db):
         pass
     with run_lock(db, wait_s=wait):
         pass
-    with console.status("starting Prefect…"):
+    with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
         from flows.reextract import reextract_flow
     with flow_progress():
         totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
