@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.options import DbOption, NotifyOption
+from flows.cli.options import DbOption, NotifyOption, WideOption
 from flows.cli.output import console, err, errors_are_messages, print_result
 from flows.errors import BadInput
 
@@ -22,6 +22,7 @@ def alerts_list(
     status: Annotated[Optional[str], typer.Option(help="pending, sent or skipped.")] = None,
     limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 50,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    wide: WideOption = False,
 ) -> None:
     """Alerts and their deliveries, newest first: channel, status, attempts, last error."""
     from warehouse.reports import alert_deliveries
@@ -29,7 +30,7 @@ def alerts_list(
     if status is not None and status not in ("pending", "sent", "skipped"):
         raise BadInput(f"--status {status!r}: use pending, sent or skipped.")
 
-    print_result(alert_deliveries(db, status, limit), fmt, None)
+    print_result(alert_deliveries(db, status, limit), fmt, None, wide=wide)
 
 
 @alerts_app.command("retry")

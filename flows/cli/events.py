@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.options import DbOption, FormatOption
+from flows.cli.options import DbOption, FormatOption, WideOption
 from flows.cli.output import TABLE_MAX_ROWS, console, err, errors_are_messages, print_result
 from flows.errors import BadInput
 
@@ -21,6 +21,7 @@ def query(
     max_rows: Annotated[int, typer.Option(
         "--max-rows", help="Most rows a table on the terminal shows (0 = all); the rest are counted. "
                            "csv, json, parquet and --out get every row.")] = TABLE_MAX_ROWS,
+    wide: WideOption = False,
 ) -> None:
     """Run SQL on a read-only connection: a statement that writes is refused.
 
@@ -37,7 +38,7 @@ def query(
         err.print(f"wrote {n} rows to {out}")
         return
     shown = max_rows if (fmt == "table" and out is None and max_rows > 0) else None
-    print_result(wq.run_query(db, sql, max_rows=shown), fmt, out)
+    print_result(wq.run_query(db, sql, max_rows=shown), fmt, out, wide=wide)
 
 @errors_are_messages
 def events(
@@ -53,6 +54,7 @@ def events(
     limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 100,
     fmt: FormatOption = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of the terminal.")] = None,
+    wide: WideOption = False,
 ) -> None:
     """List events, newest event date first, with filters for the common questions."""
     from warehouse import query as wq
@@ -81,7 +83,7 @@ def events(
         err.print(f"wrote {n} rows to {out}")
         return
     res = wq.run_query(db, sql, params)
-    print_result(res, fmt, out)
+    print_result(res, fmt, out, wide=wide)
     if not res.rows and fmt == "table" and out is None:
         err.print(_why_nothing(db, moment, parties, party or []), soft_wrap=True)
 
@@ -108,7 +110,8 @@ def _why_nothing(db: Path, moment, parties: list[str], given: list[str]) -> str:
                 f"({first:%Y-%m-%d %H:%M} UTC); --as-of shows the log as defwatch knew it then.")
     if unknown:
         names = ", ".join(repr(g) for g, p in zip(given, parties) if p in unknown)
-        return f"No events: no event in the log names {names} as a party (see `defwatch query \"SELECT DISTINCT unnest(parties) FROM events\"`)."
+        return (f"No events: no event in the log names {names} as a party (a party is named as `defwatch events` "
+                f"shows it, or by an alias such as EU).")
     return (f"No events match these filters (the log covers what defwatch learned from "
             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}).")
 

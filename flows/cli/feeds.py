@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.options import DbOption, FeedsOption
-from flows.cli.output import console, err, errors_are_messages
+from flows.cli.options import DbOption, FeedsOption, WideOption
+from flows.cli.output import console, err, errors_are_messages, print_fitted, print_result
+from flows.errors import BadInput
 
 feeds_app = typer.Typer(help="List the feed registry, or check that each feed answers and parses.",
                         no_args_is_help=True)
@@ -19,39 +20,54 @@ feeds_app = typer.Typer(help="List the feed registry, or check that each feed an
 def feeds_list(
     feeds: FeedsOption = Path("feeds.toml"),
     db: DbOption = Path("defwatch.duckdb"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    wide: WideOption = False,
 ) -> None:
-    """Show the registry, with each feed's health from the database when there is one."""
+    """Show the feeds of the registry and of the database: each feed's health, last status and
+    articles stored. A feed the database knows that the registry does not name is listed too."""
     from datetime import datetime, timezone
-
-    from rich.table import Table
 
     from flows.sources.feedstate import health
     from flows.sources.registry import load_feeds
     from flows.settings import load_settings
+    from warehouse.query import QueryResult
 
-    registry = load_feeds(feeds)
+    if fmt not in ("table", "csv", "json"):
+        raise BadInput(f"--format {fmt!r}: use table, csv or json.")
+    registry = {f.name: f for f in load_feeds(feeds)} if feeds.exists() or not db.exists() else {}
+    known: dict = {}
     states: dict = {}
     if db.exists():
-        from warehouse import store
-        from warehouse.db import read_connection
+        from warehouse.reports import known_feeds
 
-        with read_connection(db) as con:
-            states = store.load_feed_states(con)
+        known, states = known_feeds(db)
     sched = load_settings().schedule
     now = datetime.now(timezone.utc)
-    t = Table(title=f"{len(registry)} feeds in {feeds}")
-    for col in ("name", "enabled", "tags", "health", "last status", "failures", "next attempt", "url"):
-        t.add_column(col, overflow="fold" if col == "url" else "ellipsis")
-    for f in registry:
-        st = states.get(f.name)
-        t.add_row(
-            f.name, "yes" if f.enabled else "no", ",".join(f.tags), health(st, now, sched),
+    columns = ["name", "health", "last status", "failures", "next attempt", "articles", "in registry",
+               "enabled", "tags", "url"]
+    rows = []
+    for name in [*registry, *sorted(n for n in known if n not in registry)]:
+        f, k, st = registry.get(name), known.get(name), states.get(name)
+        rows.append([
+            name, health(st, now, sched) if f or st else "",
             str(st.get("last_status") or st.get("last_error_kind") or "") if st else "",
             str(st.get("consecutive_failures") or 0) if st else "",
             f"{st['next_attempt_at']:%Y-%m-%d %H:%M}" if st and st.get("next_attempt_at") else "",
-            f.url,
-        )
-    console.print(t)
+            str(k["articles"]) if k else ("0" if db.exists() else ""),
+            "yes" if f else "no",
+            ("yes" if f.enabled else "no") if f else ("yes" if k and k["enabled"] else "no"),
+            ",".join(f.tags if f else (k["tags"] if k else [])),
+            f.url if f else (k["url"] if k else ""),
+        ])
+    source = f"registry {feeds}" if registry else f"registry {feeds} (not found)"
+    in_db = f"database {db}: {len(known)} feeds" if db.exists() else f"database {db}: none yet"
+    if fmt != "table":
+        print_result(QueryResult(columns, [tuple(r) for r in rows]), fmt, None)
+        return
+    only_db = len([n for n in known if n not in registry])
+    note = (f"; {only_db} feeds in the database are not in {feeds} (ingested from another registry; "
+            f"pass it with --feeds)") if only_db else ""
+    print_fitted(columns, rows, f"{len(registry)} feeds in {source}; {in_db}", f"{len(rows)} feeds{note}", wide)
 
 
 @feeds_app.command("check")

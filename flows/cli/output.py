@@ -146,7 +146,7 @@ def print_articles(db: Path, run_id: str | None) -> None:
 TABLE_MAX_ROWS = 100
 
 
-def print_result(res, fmt: str, out: Optional[Path], title: str | None = None) -> None:
+def print_result(res, fmt: str, out: Optional[Path], title: str | None = None, wide: bool = False) -> None:
     from warehouse import query as wq
 
     if fmt == "csv":
@@ -154,28 +154,17 @@ def print_result(res, fmt: str, out: Optional[Path], title: str | None = None) -
     elif fmt == "json":
         text = wq.to_json(res) + "\n"
     elif fmt == "table":
-        from rich.table import Table
-
-        t = Table(title=title, show_lines=False)
-        for c in res.columns:
-            if c in ("evidence", "text", "message", "url"):
-                t.add_column(c, overflow="ellipsis", no_wrap=True, max_width=max(20, console.width // 3))
-            elif c.endswith("_id"):
-                t.add_column(c, no_wrap=True)
-            else:
-                t.add_column(c, overflow="fold", min_width=min(len(c), 8))
-        for row in res.rows:
-            t.add_row(*[_cell(v) for v in row])
+        t, hidden = fit_table(res.columns, [[_cell(v) for v in row] for row in res.rows], title,
+                              width=None if out is None else 200, wide=wide)
         if out is None:
-            console.print(t)
+            print_table(t, wide)
             n = res.row_count
             more = (f" (the first {len(res.rows):,} shown: --max-rows 0 shows all, --format csv or --out "
                     f"writes all)") if res.truncated else ""
-            console.print(f"{n:,} row{'s' if n != 1 else ''}{more}", style="dim")
+            console.print(f"{n:,} row{'s' if n != 1 else ''}{more}{hidden_note(hidden)}", style="dim", soft_wrap=True)
             return
         buf = io.StringIO()
-        with Console(file=buf, width=200) as c:
-            c.print(t)
+        Console(file=buf, width=200, markup=False, emoji=False, highlight=False).print(t)
         text = buf.getvalue()
     else:
         raise BadInput(f"--format {fmt!r}: use table, csv or json.")
@@ -196,3 +185,97 @@ def _cell(v) -> str:
     if hasattr(v, "strftime"):
         return v.strftime("%Y-%m-%d %H:%M") if hasattr(v, "hour") else v.isoformat()
     return str(v)
+
+
+# -- tables that fit the terminal -------------------------------------------------------------------
+# Columns by priority: 0 are always shown (what a row is: its id, type, parties, status); the rest
+# are dropped from the highest number down until the table fits, and the rows' count line names
+# what was left out. Long text (evidence, errors, URLs) is cut to one line with an ellipsis.
+_PRIORITY = {
+    "event_id": 0, "alert_id": 0, "name": 0, "type": 0, "kind": 0, "parties": 0, "status": 0,
+    "event_status": 0, "health": 0, "channel": 1, "evidence": 2, "last_error": 2, "date": 1,
+    "title": 1, "url": 2, "last status": 2, "failures": 3, "next attempt": 4, "sent_at": 3,
+    "attempts": 4, "reports": 4, "location": 3, "enabled": 3, "tags": 5, "next_attempt_at": 5,
+    "articles": 1, "last fetched": 3, "in registry": 1,
+}
+_LONG_TEXT = {"evidence", "text", "message", "url", "last_error", "title", "detail"}
+_WRAPS = {"parties"}  # wrapped at word boundaries (never letter by letter)
+
+
+def _min_width(col: str, cells: list[str]) -> int:
+    natural = max([len(col), *(len(c) for c in cells)]) if cells else len(col)
+    if col in _LONG_TEXT:
+        return min(natural, 16)
+    if col in _WRAPS:
+        longest_word = max([len(col), *(len(w) for c in cells for w in c.replace(",", " ").split())])
+        return min(natural, max(longest_word, 10))
+    return natural  # ids, types, statuses, dates, counts: never wrapped, never cut
+
+
+def fit_table(columns: list[str], rows: list[list[str]], title: str | None = None,
+              width: int | None = None, wide: bool = False, styles: dict | None = None):
+    """A Rich table of ``rows`` (strings, shown literally) that fits ``width`` (the terminal's):
+    columns of low priority are left out first; returns (table, names of the left-out columns)."""
+    from rich.table import Table
+
+    width = width or console.width
+    cols = list(columns)
+    cells = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    mins = {c: _min_width(c, cells[c]) for c in cols}
+    hidden: list[str] = []
+    if not wide:
+        while sum(mins[c] for c in cols) + 3 * len(cols) + 1 > width:
+            droppable = [c for c in cols if _PRIORITY.get(c, 3) > 0]
+            if not droppable:
+                break
+            worst = max(droppable, key=lambda c: (_PRIORITY.get(c, 3), cols.index(c)))
+            cols.remove(worst)
+            hidden.append(worst)
+    # Widths given outright: what fits is shared out here, so Rich never has to squeeze a column
+    # (it would squeeze the wrapping ones to nothing before cutting a long one).
+    natural = {c: max([len(c), *(len(x) for x in cells[c])]) for c in cols}
+    extra = width - (sum(mins[c] for c in cols) + 3 * len(cols) + 1)
+    widths = dict(mins)
+    for group in ([c for c in cols if c in _WRAPS], [c for c in cols if c in _LONG_TEXT]):
+        for i, c in enumerate(group):
+            give = max(0, min(natural[c] - mins[c], extra // (len(group) - i))) if extra > 0 else 0
+            widths[c] += give
+            extra -= give
+    t = Table(title=title, show_lines=False)
+    for c in cols:
+        if wide:
+            t.add_column(c, no_wrap=True)
+        elif c in _LONG_TEXT:
+            t.add_column(c, overflow="ellipsis", no_wrap=True, width=widths[c])
+        elif c in _WRAPS:
+            t.add_column(c, overflow="fold", width=widths[c])
+        else:
+            t.add_column(c, no_wrap=True, min_width=mins[c])
+    index = [columns.index(c) for c in cols]
+    for r in rows:
+        t.add_row(*[r[i] if not styles or columns[i] not in styles else styles[columns[i]](r[i]) for i in index])
+    return t, [h for h in columns if h in hidden]
+
+
+def hidden_note(hidden: list[str]) -> str:
+    if not hidden:
+        return ""
+    return f"; not shown at {console.width} columns: {', '.join(hidden)} (--wide or --format csv shows every column)"
+
+
+def print_fitted(columns: list[str], rows: list[list[str]], title: str, count: str, wide: bool) -> None:
+    """A fitted table on stdout and, under it, its count and the columns it left out."""
+    t, hidden = fit_table(columns, rows, title, wide=wide)
+    print_table(t, wide)
+    console.print(f"{count}{hidden_note(hidden)}", style="dim", soft_wrap=True)
+
+
+def print_table(t, wide: bool = False) -> None:
+    """``t`` on stdout at the terminal's width, or (--wide) as wide as its content needs."""
+    if not wide:
+        console.print(t)
+        return
+    from rich.measure import Measurement
+
+    need = Measurement.get(console, console.options.update(max_width=100_000), t).maximum
+    Console(markup=False, emoji=False, highlight=False, width=max(console.width, need)).print(t)
