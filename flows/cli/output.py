@@ -107,7 +107,8 @@ def print_run(summary: dict, db: Path) -> None:
         ("pages failed", "pages_failed"), ("new articles stored", "articles_new"),
         ("  syndicated copies linked", "duplicates"), ("  text from feed (page unusable)", "fallbacks"),
         ("events new", "events_new"), ("event reports (mentions) new", "mentions_new"),
-        ("alerts new", "alerts_new"), ("alerts delivered", "alerts_sent"), ("alert deliveries failed", "alerts_failed"),
+        ("alerts new", "alerts_new"), ("  deliveries sent (one per alert and channel)", "alerts_sent"),
+        ("  deliveries failed (retried next run)", "alerts_failed"),
         ("errors recorded", "errors"),
     ]
     for label, key in rows:

@@ -323,3 +323,19 @@ def test_log_channel_writes_one_line_per_alert_to_the_run_log(tmp_path):
             assert shown == flat
         else:  # cut at 160 characters, the cut marked
             assert shown.endswith("…") and len(shown) <= 160 and flat.startswith(shown[:-1])
+
+
+def test_a_notify_json_url_carries_the_alert_id_as_a_field_and_a_header(receiver):
+    """`--notify json://…` (apprise): the receiver gets the alert id in the JSON body and in the
+    X-Defwatch-Alert-Id header, not only inside the message text."""
+    from flows.alerts.channels import Message, from_notify_url
+
+    chan = from_notify_url(receiver.url("/hook", scheme="json"))
+    chan.send(Message(alert_id="a1b2c3d4e5f60718", kind="partnership.new", title="New pact",
+                      text="Japan and the Philippines signed. alert a1b2c3d4e5f60718"))
+    [got] = receiver.received
+    assert got.path == "/hook"
+    assert got.headers["x-defwatch-alert-id"] == "a1b2c3d4e5f60718"
+    body = got.json()
+    assert body["alert_id"] == "a1b2c3d4e5f60718"
+    assert (body["title"], body["message"]) == ("New pact", "Japan and the Philippines signed. alert a1b2c3d4e5f60718")
