@@ -81,6 +81,9 @@ def demo(
     emit_summary(summary, db, json_out)
     if not json_out:
         print_articles(db, summary.get("run_id"))
+        console.print(f"Next: defwatch events --db {db}. The demo's feeds and links lived on its temporary "
+                      f"server; `defwatch feeds list --db {db}` shows them from the database, and "
+                      f"`defwatch ingest --db {db}` polls the real feeds of feeds.toml.", soft_wrap=True)
 
 @errors_are_messages
 def serve(
