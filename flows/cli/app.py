@@ -54,6 +54,22 @@ def main() -> None:
     sys.exit(run(app))
 
 
+def _no_type_for_flags() -> None:
+    """Typer's help shows a flag's type as `<bool>`, a placeholder for a value a flag never
+    takes: show nothing there (a flag is given or not)."""
+    import typer.core as tcore
+
+    shown = tcore.TyperOption.display_type_rich
+    if getattr(shown, "_defwatch", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._defwatch = True  # type: ignore[attr-defined]
+    tcore.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def run(command: typer.Typer, args: list[str] | None = None) -> int:
     """Run the CLI; a usage error (unknown option, bad value, missing argument) is one line
     naming the problem and the command's --help, exit 2, instead of Click's boxed panel."""
@@ -63,6 +79,7 @@ def run(command: typer.Typer, args: list[str] | None = None) -> int:
 
     from flows.cli.output import say_error
 
+    _no_type_for_flags()
     try:
         rv = command(args=args, prog_name="defwatch", standalone_mode=False)
     except NoArgsIsHelpError as exc:

@@ -62,8 +62,8 @@ def extract(
 @errors_are_messages
 def eval_cmd(
     gold: Annotated[Optional[Path], typer.Argument(
-        help="Gold file (JSONL, the format of docs/EVENTS.md). Default: the blind corpus eval/corpus.jsonl, "
-             "then the older files (samples, ../shared/dev-gold.jsonl when present).")] = None,
+        help="Gold file (JSONL, the format of docs/EVENTS.md in the repository). Default: the blind corpus eval/corpus.jsonl, "
+             "then the bundled samples (samples/expected-events.jsonl).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Only this half of a split corpus: tune or validation.")] = None,
     details: Annotated[bool, typer.Option(
         help="List false positives, misses and attribute mismatches. Only for tune: validation is scored, never read.")] = False,

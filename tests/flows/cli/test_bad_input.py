@@ -106,3 +106,22 @@ def test_query_data_and_messages_are_printed_literally(tmp_path):
     out = defwatch("query", "--db", str(db), "SELECT '[bold]x[/bold] :x: written as [] ''^{0,63}$''' AS t")
     assert out.returncode == 0, out.stderr
     assert "│ [bold]x[/bold] :x: written as [] '^{0,63}$' │" in out.stdout.splitlines()
+
+
+@pytest.mark.parametrize("command", [["events"], ["eval"], ["ingest"], ["feeds", "list"], ["alerts", "list"], ["report"]])
+def test_help_has_no_bool_placeholder_and_points_nowhere_outside_the_project(command):
+    out = defwatch(*command, "--help")
+    assert out.returncode == 0, out.stderr
+    assert "<bool>" not in out.stdout and "../shared" not in out.stdout
+    assert "--help  " in out.stdout  # the flag is listed, with nothing where a value would go
+
+
+def test_report_since_all_means_all_time(tmp_path):
+    db = tmp_path / "log.duckdb"
+    demo_log(db)
+    for since in ("all", "0d"):
+        out = defwatch("report", "--db", str(db), "--since", since, "--out", str(tmp_path / "r.html"))
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == f"wrote {tmp_path / 'r.html'}: 7 events (7 new, 1 changed), 11 parties\n"
+    help_text = " ".join(defwatch("report", "--help").stdout.split())
+    assert "Period: 12h, 30d, 2w …, or all (also 0d) for all time. [default: 30d]" in help_text.replace("│ ", "")
