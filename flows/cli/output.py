@@ -118,7 +118,7 @@ def print_run(summary: dict, db: Path) -> None:
         from warehouse.reports import run_errors_statement
 
         console.print(f"Errors are in the run_errors table: "
-                      f"defwatch query --db {db} \"{run_errors_statement(summary.get('run_id'))}\"")
+                      f"defwatch query --db {db} \"{run_errors_statement(summary.get('run_id'))}\"", soft_wrap=True)
 
 def emit_summary(summary: dict, db: Path, json_out: bool) -> None:
     if json_out:
