@@ -14,6 +14,19 @@ from flows.alerts import notify as notify_urls
 from flows.errors import BadInput
 
 
+PREFECT_STARTING = ("starting Prefect's embedded server (usually 10-20 s, up to a minute on a busy machine; "
+                    "the runs then show their progress)…")
+
+
+def _start_prefect() -> None:
+    """Start the Prefect API the flow will use (the embedded server, unless PREFECT_API_URL names
+    one) while the status line says so, instead of silently inside the flow's first call."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()  # returns (does not raise) an error; the flow reports it properly
+
+
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
                 overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
     from flows.sources.registry import load_feeds
@@ -28,8 +41,9 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
         pass
     from warehouse.db import ensure_writable_database
     ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
-    with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
+    with console.status(PREFECT_STARTING):
         from flows.ingest import ingest_flow
+        _start_prefect()
     # Everything imported so far lives until exit: keep it out of every later garbage collection
     # (each full collection would walk Prefect's several hundred thousand objects again).
     gc.freeze()
@@ -129,8 +143,9 @@ def reextract(
         pass
     with run_lock(db, wait_s=wait):
         pass
-    with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
+    with console.status(PREFECT_STARTING):
         from flows.reextract import reextract_flow
+        _start_prefect()
     with flow_progress():
         totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
     console.print(
