@@ -105,6 +105,9 @@ def _why_nothing(db: Path, moment, parties: list[str], given: list[str]) -> str:
     first, last, unknown = log_span(db, parties)
     if first is None:
         return "No events: the log holds none yet (run `defwatch demo` or `defwatch ingest`)."
+    from datetime import timezone
+
+    first, last = first.astimezone(timezone.utc), last.astimezone(timezone.utc)
     if moment is not None and moment < first:
         return (f"No events: --as-of {moment:%Y-%m-%d %H:%M} UTC is before the log starts "
                 f"({first:%Y-%m-%d %H:%M} UTC); --as-of shows the log as defwatch knew it then.")

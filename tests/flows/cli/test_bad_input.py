@@ -54,7 +54,8 @@ CASES = [
     (["extract", "{d}/article.txt", "--published", "x"], {},
      "error: --published 'x' is not a date; use YYYY-MM-DD, YYYY-MM or YYYY."),
     (["eval", "{d}/dev-gold.jsonl"], {}, "error: {d}/dev-gold.jsonl: no such file. Give a gold file: defwatch eval FILE.jsonl"),
-    (["eval", "{d}/bad.jsonl"], {}, None),
+    (["eval", "{d}/bad.jsonl"], {}, "error: {d}/bad.jsonl:1: not JSON: Expecting value: line 1 column 1 (char 0). "
+                                    "A gold file has one JSON object a line with \"id\", \"text\" and \"events\"."),
     (["check", "--db", "{d}/missing.duckdb"], {}, None),
     (["backup", "{d}/full", "--db", "{db}"], {}, None),
     (["restore", "{d}/full", "--db", "{d}/r.duckdb"], {}, None),
