@@ -203,18 +203,18 @@ _LONG_TEXT = {"evidence", "text", "message", "url", "last_error", "title", "deta
 _WRAPS = {"parties"}  # wrapped at word boundaries (never letter by letter)
 
 
-def _min_width(col: str, cells: list[str]) -> int:
+def _min_width(col: str, cells: list[str], wraps: bool) -> int:
     natural = max([len(col), *(len(c) for c in cells)]) if cells else len(col)
     if col in _LONG_TEXT:
         return min(natural, 16)
-    if col in _WRAPS:
+    if wraps:
         longest_word = max([len(col), *(len(w) for c in cells for w in c.replace(",", " ").split())])
-        return min(natural, max(longest_word, 10))
+        return min(natural, max(min(longest_word, 24), 10))
     return natural  # ids, types, statuses, dates, counts: never wrapped, never cut
 
 
 def fit_table(columns: list[str], rows: list[list[str]], title: str | None = None,
-              width: int | None = None, wide: bool = False, styles: dict | None = None):
+              width: int | None = None, wide: bool = False):
     """A Rich table of ``rows`` (strings, shown literally) that fits ``width`` (the terminal's):
     columns of low priority are left out first; returns (table, names of the left-out columns)."""
     from rich.table import Table
@@ -222,10 +222,14 @@ def fit_table(columns: list[str], rows: list[list[str]], title: str | None = Non
     width = width or console.width
     cols = list(columns)
     cells = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
-    mins = {c: _min_width(c, cells[c]) for c in cols}
+    natural = {c: max([len(c), *(len(x) for x in cells[c])]) for c in cols}
+    # Parties wrap at word boundaries; so does a long column of a query that this module does not
+    # know (rather than taking the whole width as one unbroken line).
+    wraps = {c for c in cols if c in _WRAPS or (c not in _PRIORITY and c not in _LONG_TEXT and natural[c] > 24)}
+    mins = {c: _min_width(c, cells[c], c in wraps) for c in cols}
     hidden: list[str] = []
     if not wide:
-        while sum(mins[c] for c in cols) + 3 * len(cols) + 1 > width:
+        while len(cols) > 1 and sum(mins[c] for c in cols) + 3 * len(cols) + 1 > width:
             droppable = [c for c in cols if _PRIORITY.get(c, 3) > 0]
             if not droppable:
                 break
@@ -234,10 +238,9 @@ def fit_table(columns: list[str], rows: list[list[str]], title: str | None = Non
             hidden.append(worst)
     # Widths given outright: what fits is shared out here, so Rich never has to squeeze a column
     # (it would squeeze the wrapping ones to nothing before cutting a long one).
-    natural = {c: max([len(c), *(len(x) for x in cells[c])]) for c in cols}
     extra = width - (sum(mins[c] for c in cols) + 3 * len(cols) + 1)
     widths = dict(mins)
-    for group in ([c for c in cols if c in _WRAPS], [c for c in cols if c in _LONG_TEXT]):
+    for group in ([c for c in cols if c in wraps], [c for c in cols if c in _LONG_TEXT]):
         for i, c in enumerate(group):
             give = max(0, min(natural[c] - mins[c], extra // (len(group) - i))) if extra > 0 else 0
             widths[c] += give
@@ -248,13 +251,13 @@ def fit_table(columns: list[str], rows: list[list[str]], title: str | None = Non
             t.add_column(c, no_wrap=True)
         elif c in _LONG_TEXT:
             t.add_column(c, overflow="ellipsis", no_wrap=True, width=widths[c])
-        elif c in _WRAPS:
+        elif c in wraps:
             t.add_column(c, overflow="fold", width=widths[c])
         else:
             t.add_column(c, no_wrap=True, min_width=mins[c])
     index = [columns.index(c) for c in cols]
     for r in rows:
-        t.add_row(*[r[i] if not styles or columns[i] not in styles else styles[columns[i]](r[i]) for i in index])
+        t.add_row(*[r[i] for i in index])
     return t, [h for h in columns if h in hidden]
 
 
