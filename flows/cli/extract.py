@@ -87,7 +87,8 @@ def eval_cmd(
     path = gold or corpus
     if not path.is_file():
         hint = " (it comes with a clone of the repository)" if gold is None else ""
-        raise BadInput(f"{path}: no such file{hint}. Give a gold file: defwatch eval FILE.jsonl")
+        what = "is a folder, not a file" if path.is_dir() else f"no such file{hint}"
+        raise BadInput(f"{path}: {what}. Give a gold file: defwatch eval FILE.jsonl")
     try:
         docs = load_gold(path)
     except (ValueError, UnicodeDecodeError) as exc:

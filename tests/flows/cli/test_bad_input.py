@@ -54,6 +54,10 @@ CASES = [
     (["extract", "{d}/article.txt", "--published", "x"], {},
      "error: --published 'x' is not a date; use YYYY-MM-DD, YYYY-MM or YYYY."),
     (["eval", "{d}/dev-gold.jsonl"], {}, "error: {d}/dev-gold.jsonl: no such file. Give a gold file: defwatch eval FILE.jsonl"),
+    (["eval", "{d}/full"], {}, "error: {d}/full: is a folder, not a file. Give a gold file: defwatch eval FILE.jsonl"),
+    (["extract", "--jsonl", "{d}/full"], {}, "error: {d}/full: is a folder, not a file. Check the path and run again."),
+    (["events", "--db", "{db}", "--until", "2025-02-30"], {},
+     "error: --until '2025-02-30': not a date (day is out of range for month); use YYYY, YYYY-MM or YYYY-MM-DD."),
     (["eval", "{d}/bad.jsonl"], {}, "error: {d}/bad.jsonl:1: not JSON: Expecting value: line 1 column 1 (char 0). "
                                     "A gold file has one JSON object a line with \"id\", \"text\" and \"events\"."),
     (["check", "--db", "{d}/missing.duckdb"], {}, None),
