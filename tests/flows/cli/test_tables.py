@@ -117,3 +117,21 @@ def test_feeds_list_at_80_columns_shows_the_database_feeds_and_the_registry_it_r
                          f"(--wide or --format csv shows every column)")
     wide = defwatch("feeds", "list", "--db", str(db), "--feeds", str(registry), "--wide", env=NARROW)
     assert "https://wire.example/[bold]rss[/bold]" in wide.stdout and "│ :x:" in wide.stdout
+
+
+def test_the_run_summary_says_what_deliveries_count():
+    """38 new alerts sent to two channels are 76 deliveries: the summary says what it counts."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("from pathlib import Path; from flows.cli.output import print_run; "
+            "print_run({'run_id': 'r1', 'status': 'completed', 'alerts_new': 38, 'alerts_sent': 76}, Path('x.duckdb'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "│ alerts new                                    │ 38 │" in lines
+    assert "│   deliveries sent (one per alert and channel) │ 76 │" in lines
+    assert "│   deliveries failed (retried next run)        │  0 │" in lines
