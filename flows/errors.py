@@ -9,6 +9,12 @@ class DefwatchError(Exception):
     exit_code = 1
 
 
+class BadInput(DefwatchError):
+    """An argument, option or file the user gave is not what the command takes: nothing was done."""
+
+    exit_code = 2
+
+
 class ConfigError(DefwatchError):
     """Settings or the feed registry are wrong: nothing was touched."""
 

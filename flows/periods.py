@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from flows.errors import ConfigError
 
@@ -39,3 +39,30 @@ def parse_interval(text: str) -> int:
     if seconds is None:
         raise ConfigError(f"--every {text!r}: use a number with a unit, such as 90s, 15m, 1h or 1d.")
     return seconds
+
+
+def parse_moment(text: str, now: datetime, option: str = "--as-of") -> datetime:
+    """A point in time as people type it: ``2026-12-05``, ``2026-12-05 14:30``, ``now``,
+    ``today`` (its start), ``yesterday`` (its start), or an age such as ``7d``, ``12h``, ``2w``
+    (that long before ``now``). Dates and times without a zone are UTC."""
+    t = (text or "").strip().lower()
+    midnight = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    if t == "now":
+        return now
+    if t == "today":
+        return midnight
+    if t == "yesterday":
+        return midnight - timedelta(days=1)
+    seconds = duration_seconds(t, "mhdw", max_digits=6)
+    if seconds is not None:
+        return now - timedelta(seconds=seconds)
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[ t](\d{2}:\d{2}(?::\d{2})?))?", t)
+    if m:
+        try:
+            when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2) or '00:00'}")
+        except ValueError:
+            when = None
+        if when is not None:
+            return when.replace(tzinfo=timezone.utc)
+    raise ConfigError(f"{option} {text!r}: use YYYY-MM-DD[ HH:MM] (UTC), now, today, yesterday, "
+                      f"or an age such as 7d, 12h or 2w.")

@@ -20,6 +20,8 @@ DEFAULT_CONFIG_FILE = "defwatch.toml"
 
 
 class FetchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     concurrency: int = Field(16, ge=1, le=512, description="requests in flight, all hosts together")
     per_host: int = Field(4, ge=1, le=64, description="requests in flight to one host")
     timeout_s: float = Field(20.0, gt=0, description="connect/read timeout of one request")
@@ -31,6 +33,8 @@ class FetchSettings(BaseModel):
 
 
 class ScheduleSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     poll_interval_s: int = Field(900, ge=10, description="normal gap between two polls of a healthy feed")
     backoff_base_s: int = Field(300, ge=1, description="first wait after a failure; doubles each time")
     backoff_cap_s: int = Field(86_400, ge=60, description="longest wait between retries of a failing feed")
@@ -170,8 +174,38 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
+        config = os.environ.get('DEFWATCH_CONFIG', DEFAULT_CONFIG_FILE)
+        unknown = [e for e in exc.errors() if e["type"] == "extra_forbidden"]
+        if unknown:
+            raise ConfigError(_unknown_key_message(unknown[0]["loc"], config)) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        sources = f"CLI flags, DEFWATCH_* environment variables, {os.environ.get('DEFWATCH_CONFIG', DEFAULT_CONFIG_FILE)}"
+        sources = f"CLI flags, DEFWATCH_* environment variables, {config}"
         raise ConfigError(f"Invalid settings ({problems}). Looked in: {sources}.") from None
+
+
+def _unknown_key_message(loc: tuple, config: str) -> str:
+    """``fetch.concurency`` in defwatch.toml: the key, the file, and the nearest key there is."""
+    import difflib
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # an item of a list (alerts.channels[0]): its model is the list's
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            model = None
+            break
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        model = args[0] if args and isinstance(args[0], type) and issubclass(args[0], BaseModel) else ann
+    valid = list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    key = ".".join(str(p) for p in loc)
+    bad = str(loc[-1])
+    nearest = difflib.get_close_matches(bad, valid, n=1)
+    prefix = ".".join(str(p) for p in loc[:-1] if not isinstance(p, int))
+    hint = (f" Did you mean {(prefix + '.' if prefix else '') + nearest[0]!r}?" if nearest
+            else f" Valid keys here: {', '.join(valid)}." if valid else "")
+    where = config if Path(config).exists() else "the settings (DEFWATCH_* environment variables)"
+    return f"{where}: unknown setting {key!r}.{hint} Fix or remove it and run again."

@@ -42,6 +42,18 @@ class ReadOnlyViolation(WarehouseError):
     """A statement tried to write through a read-only connection."""
 
 
+class NoDatabaseError(WarehouseError):
+    """The database file named for a read does not exist: bad input, nothing was created."""
+
+    exit_code = 2
+
+
+class BadQueryError(WarehouseError):
+    """The user's SQL does not run (a name it uses does not exist, a syntax error …): bad input."""
+
+    exit_code = 2
+
+
 class WriteConflictError(DatabaseBusyError):
     """DuckLake refused a commit because another writer changed the same table meanwhile."""
 
@@ -411,7 +423,7 @@ def read_connection(path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterat
         return
     path = Path(path)
     if not path.exists():
-        raise WarehouseError(
+        raise NoDatabaseError(
             f"No database at {path}. Run `defwatch demo` or `defwatch ingest` first, "
             f"or point --db / DEFWATCH_DB at an existing file."
         )

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import LOCK_WAIT_SECONDS, ReadOnlyViolation, WarehouseError, read_connection
+from warehouse.db import LOCK_WAIT_SECONDS, BadQueryError, ReadOnlyViolation, WarehouseError, read_connection
 
 FORMATS = ("table", "csv", "json", "parquet")
 
@@ -67,9 +67,9 @@ def run_query(db: Path, sql: str, params: Sequence[Any] | None = None,
                 raise ReadOnlyViolation(
                     f"`defwatch query` is read-only and refused this statement; nothing was changed. ({exc})"
                 ) from None
-            raise WarehouseError(f"query failed: {exc}") from None
+            raise BadQueryError(f"query failed: {exc}") from None
         except duckdb.Error as exc:
-            raise WarehouseError(f"query failed: {str(exc).splitlines()[0]}") from None
+            raise BadQueryError(f"query failed: {str(exc).splitlines()[0]}") from None
         if cur.description is None:
             return QueryResult([], [])
         columns = [d[0] for d in cur.description]
@@ -275,3 +275,14 @@ def export(db: Path, out_dir: Path, fmt: str) -> dict[str, Path]:
             path.write_text(to_csv(res) if fmt == "csv" else to_json(res), encoding="utf-8")
         written[table] = path
     return written
+
+
+def log_span(db: Path, parties: Sequence[str] = ()) -> tuple[Any, Any, set[str]]:
+    """When the log first and last learned something (None, None when empty), and which of
+    ``parties`` no event names: what `defwatch events` says when its filters match nothing."""
+    with read_connection(db) as con:
+        row = con.execute("SELECT min(learned_at), max(learned_at) FROM event_history").fetchone()
+        first, last = row if row else (None, None)
+        unknown = {p for p in parties
+                   if not con.execute(f"SELECT 1 FROM events WHERE {_PARTY.format('')} LIMIT 1", [p]).fetchone()}
+    return first, last, unknown

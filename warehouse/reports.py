@@ -161,3 +161,19 @@ def alert_deliveries(db: Path, status: str | None = None, limit: int | None = No
 def run_errors_statement(run_id: str | None) -> str:
     """The statement a user pastes into ``defwatch query`` to see one run's errors."""
     return f"select * from run_errors where run_id = '{run_id}'"
+
+
+def known_feeds(db: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What the database knows of feeds: {name: {url, tags, enabled, articles}} from the feeds
+    table (the registry as last ingested) and {name: feed_state row}, for `defwatch feeds list`."""
+    from warehouse.store import load_feed_states
+
+    with read_connection(db) as con:
+        rows = con.execute(
+            "SELECT f.name, f.url, f.tags, f.enabled, coalesce(n.articles, 0) FROM feeds f "
+            "LEFT JOIN (SELECT feed_name, count(*) AS articles FROM article_feeds GROUP BY feed_name) n "
+            "ON n.feed_name = f.name ORDER BY f.name").fetchall()
+        states = load_feed_states(con)
+    feeds = {name: {"url": url, "tags": list(tags or []), "enabled": enabled, "articles": n}
+             for name, url, tags, enabled, n in rows}
+    return feeds, states

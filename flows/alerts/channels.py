@@ -28,6 +28,9 @@ class DeliveryError(DefwatchError):
     """A channel refused or could not take the message; the delivery stays pending."""
 
 
+ALERT_ID_HEADER = "X-Defwatch-Alert-Id"
+
+
 @dataclass
 class Message:
     alert_id: str
@@ -195,7 +198,7 @@ class WebhookChannel(Channel):
 
         body = json.dumps({"alert_id": msg.alert_id, "kind": msg.kind, "title": msg.title, "text": msg.text,
                            **msg.payload}, ensure_ascii=False, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", "X-Defwatch-Alert-Id": msg.alert_id,
+        headers = {"Content-Type": "application/json", ALERT_ID_HEADER: msg.alert_id,
                    "User-Agent": "defwatch-alerts/0.1"}
         if self.secret:
             sig = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -232,7 +235,7 @@ class EmailChannel(Channel):
         em["Date"] = formatdate(localtime=False)
         # A stable Message-ID: a re-sent alert is recognisably the same message.
         em["Message-ID"] = f"<{msg.alert_id}@defwatch>"
-        em["X-Defwatch-Alert-Id"] = msg.alert_id
+        em[ALERT_ID_HEADER] = msg.alert_id
         em.set_content(msg.text)
         try:
             with smtplib.SMTP(cast(str, d.host), d.port, timeout=d.timeout_s) as smtp:
@@ -257,8 +260,18 @@ class AppriseChannel(Channel):
         import apprise
 
         ap = apprise.Apprise()
-        if not ap.add(self.url):
+        plugin = apprise.Apprise.instantiate(self.url)
+        if plugin is None or not ap.add(plugin):
             raise DeliveryError(f"{self.label}: not a URL apprise understands")
+        # The alert id as structured data wherever the service allows it (apprise's own
+        # `+Header=` and `:field=` URL options): a header on every HTTP-posting and e-mail service
+        # that takes extra headers (json://, form://, xml://, mailto://), and a field of the JSON
+        # body of json:// (next to apprise's version, title, message and type). Elsewhere (Slack,
+        # Telegram, …) it is in the message text only.
+        if isinstance(getattr(plugin, "headers", None), dict):
+            plugin.headers[ALERT_ID_HEADER] = msg.alert_id
+        if isinstance(getattr(plugin, "payload_extras", None), dict):
+            plugin.payload_extras["alert_id"] = msg.alert_id
         with apprise.LogCapture(level=logging.WARNING) as captured:
             ok = ap.notify(body=msg.text, title=msg.title)
         if not ok:

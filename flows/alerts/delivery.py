@@ -57,7 +57,7 @@ def format_message(row: dict[str, Any]) -> ch.Message:
     arts = [a for a in (row.get("articles") or []) if a and a.get("url")]
     if arts:
         lines.append(f"Reported by {row['mention_count']} article(s):")
-        lines.extend(f"  - {a.get('title') or a['url']}\n    {a['url']}" for a in arts)
+        lines.extend(f"  - {a.get('title') or a['url']}\n    {a['url']}{_local_note(a['url'])}" for a in arts)
     lines.append(f"Event {row['event_id']} · alert {row['alert_id']}")
     payload = {
         "event": {k: row[k] for k in ("event_id", "type", "parties", "status", "date", "date_precision",
@@ -66,6 +66,17 @@ def format_message(row: dict[str, Any]) -> ch.Message:
         "change": {"kind": row["kind"], "value": row["value"], "old_value": row.get("old_value")},
     }
     return ch.Message(alert_id=row["alert_id"], kind=row["kind"], title=title, text="\n".join(lines), payload=payload)
+
+
+def _local_note(url: str) -> str:
+    """Say so when a link points at this machine (the demo's server on a temporary port, or a test
+    server): it works only while that server runs, and a reader should not expect it to open later."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return " (local demo link: it opens only while the server that served it runs)"
+    return ""
 
 
 @dataclass

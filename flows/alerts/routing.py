@@ -136,7 +136,9 @@ def summit_watch(summits: Sequence[dict], settings: AlertSettings, chans: Channe
             continue
         if s["status"] in (None, "planned") and today <= when <= today + timedelta(days=settings.summit_days_before):
             change = "upcoming"
-        elif when < today and s["status"] in (None, "planned", "cancelled"):
+        elif when < today and s["status"] in (None, "planned"):
+            # A summit reported cancelled (or postponed, which the extractor files as cancelled)
+            # had its report: "date passed without a report" would be wrong about it.
             change = "overdue"
         else:
             continue

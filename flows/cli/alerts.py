@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.options import DbOption, FormatOption, NotifyOption
+from flows.cli.options import DbOption, NotifyOption, WideOption
 from flows.cli.output import console, err, errors_are_messages, print_result
+from flows.errors import BadInput
 
 alerts_app = typer.Typer(help="See alert deliveries, or force pending ones out now.", no_args_is_help=True)
 
@@ -20,12 +21,16 @@ def alerts_list(
     db: DbOption = Path("defwatch.duckdb"),
     status: Annotated[Optional[str], typer.Option(help="pending, sent or skipped.")] = None,
     limit: Annotated[int, typer.Option(help="Most rows to show (0 = all).")] = 50,
-    fmt: FormatOption = "table",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    wide: WideOption = False,
 ) -> None:
     """Alerts and their deliveries, newest first: channel, status, attempts, last error."""
     from warehouse.reports import alert_deliveries
 
-    print_result(alert_deliveries(db, status, limit), fmt, None)
+    if status is not None and status not in ("pending", "sent", "skipped"):
+        raise BadInput(f"--status {status!r}: use pending, sent or skipped.")
+
+    print_result(alert_deliveries(db, status, limit), fmt, None, wide=wide)
 
 
 @alerts_app.command("retry")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import sys
 
 import typer
 
@@ -56,7 +57,52 @@ def main() -> None:
     atexit.register(gc.freeze)
     # Tokens in DEFWATCH_NOTIFY stay in this process: the processes it starts inherit the environment.
     notify.take_from_environment()
-    app()
+    sys.exit(run(app))
+
+
+def _no_type_for_flags() -> None:
+    """Typer's help shows a flag's type as `<bool>`, a placeholder for a value a flag never
+    takes: show nothing there (a flag is given or not)."""
+    import typer.core as tcore
+
+    shown = tcore.TyperOption.display_type_rich
+    if getattr(shown, "_defwatch", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._defwatch = True  # type: ignore[attr-defined]
+    tcore.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+def run(command: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the CLI; a usage error (unknown option, bad value, missing argument) is one line
+    naming the problem and the command's --help, exit 2, instead of Click's boxed panel."""
+    # Typer 0.2x carries its own copy of Click's exceptions (typer._click); Typer re-exports
+    # only Abort and Exit, so the usage errors come from there.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    from flows.cli.output import say_error
+
+    _no_type_for_flags()
+    try:
+        rv = command(args=args, prog_name="defwatch", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()  # `defwatch` or `defwatch feeds` alone: the help, as before
+        return 0
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "defwatch"
+        message = exc.format_message().rstrip()
+        say_error(f"{message}{'' if message.endswith('.') else '.'} See `{where} --help`.")
+        return 2
+    except ClickException as exc:  # a file option Click could not open, and the like
+        say_error(exc.format_message())
+        return 2
+    except typer.Abort:
+        say_error("interrupted.")
+        return 130
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

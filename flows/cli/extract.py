@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from flows.cli.options import PROJECT_ROOT, DbOption
-from flows.cli.output import console, err, errors_are_messages
-from flows.errors import DefwatchError
+from flows.cli.output import console, errors_are_messages, say_error
+from flows.errors import BadInput, DefwatchError
 
 
 @errors_are_messages
@@ -30,7 +30,7 @@ def extract(
     import extractors
 
     if (file is None) == (jsonl is None):
-        raise DefwatchError("Give either FILE or --jsonl DOCS.jsonl.")
+        raise BadInput("Give either FILE or --jsonl DOCS.jsonl.")
     if file is not None:
         pub = _parse_date(published)
         text = _read_text(file)
@@ -45,14 +45,13 @@ def extract(
                 pub = _parse_date(doc.get("published"), f"{jsonl}, line {n}: \"published\"")
                 text = doc.get("text")
                 if not isinstance(text, str):
-                    raise DefwatchError(f"{jsonl}, line {n}: \"text\" must be a string.")
+                    raise BadInput(f"{jsonl}, line {n}: \"text\" must be a string.")
                 events = [e.to_dict() for e in extractors.extract(text, pub)]
             except DefwatchError as exc:
                 problem = str(exc)
         if problem is not None:
             bad += 1
-            err.print(f"[bold red]error:[/] {problem} Skipped; the other lines go on.", highlight=False, markup=True,
-                      soft_wrap=True)
+            say_error(f"{problem} Skipped; the other lines go on.")
             continue
         sys.stdout.write(json.dumps({"id": doc.get("id", n), "events": events}, ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -63,8 +62,8 @@ def extract(
 @errors_are_messages
 def eval_cmd(
     gold: Annotated[Optional[Path], typer.Argument(
-        help="Gold file (JSONL, the format of docs/EVENTS.md). Default: the blind corpus eval/corpus.jsonl, "
-             "then the older files (samples, ../shared/dev-gold.jsonl when present).")] = None,
+        help="Gold file (JSONL, the format of docs/EVENTS.md in the repository). Default: the blind corpus eval/corpus.jsonl, "
+             "then the bundled samples (samples/expected-events.jsonl).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Only this half of a split corpus: tune or validation.")] = None,
     details: Annotated[bool, typer.Option(
         help="List false positives, misses and attribute mismatches. Only for tune: validation is scored, never read.")] = False,
@@ -85,27 +84,28 @@ def eval_cmd(
     from extractors.scoring import load_gold
 
     if split is not None and split not in ev.SPLITS:
-        raise DefwatchError(f"--split {split!r}: use tune or validation.")
+        raise BadInput(f"--split {split!r}: use tune or validation.")
     corpus = PROJECT_ROOT / "eval" / "corpus.jsonl"
     if judged:
         gold = _judged_gold(db, gold)
     path = gold or corpus
     if not path.is_file():
         hint = " (it comes with a clone of the repository)" if gold is None else ""
-        raise DefwatchError(f"{path}: no such file{hint}. Give a gold file: defwatch eval FILE.jsonl")
+        what = "is a folder, not a file" if path.is_dir() else f"no such file{hint}"
+        raise BadInput(f"{path}: {what}. Give a gold file: defwatch eval FILE.jsonl")
     try:
         docs = load_gold(path)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DefwatchError(f"{exc}. A gold file has one JSON object a line with \"id\", \"text\" and \"events\".") from None
+        raise BadInput(f"{exc}. A gold file has one JSON object a line with \"id\", \"text\" and \"events\".") from None
     has_validation = any(d.get("split") == "validation" for d in docs)
     if details and has_validation and split != "tune":
-        raise DefwatchError("--details lists errors, and validation's are never read: add --split tune.")
+        raise BadInput("--details lists errors, and validation's are never read: add --split tune.")
     if write_baseline and (gold is not None and gold.resolve() != corpus.resolve() or split or rules_only):
-        raise DefwatchError("--write-baseline pins the whole bundled corpus: run it without FILE, --split and --rules-only.")
+        raise BadInput("--write-baseline pins the whole bundled corpus: run it without FILE, --split and --rules-only.")
     try:
         results = ev.evaluate_docs(docs, split, rules_only)
     except ValueError as exc:
-        raise DefwatchError(f"{path}: {exc}") from None
+        raise BadInput(f"{path}: {exc}") from None
     digest = ev.corpus_hash(path)
     extra: dict = {}
     if gold is None and split is None:
@@ -149,16 +149,16 @@ def _parse_date(value, what: str = "--published"):
     try:
         return PubDate.parse(value)
     except ValueError:
-        raise DefwatchError(f"{what} {value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY.") from None
+        raise BadInput(f"{what} {value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY.") from None
 
 
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DefwatchError(f"{path}: no such file.") from None
+        raise BadInput(f"{path}: no such file.") from None
     except UnicodeDecodeError as exc:
-        raise DefwatchError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start}).") from None
 
 
 def _read_jsonl_rows(path: Path):

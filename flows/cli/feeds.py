@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.options import DbOption, FeedsOption
-from flows.cli.output import console, err, errors_are_messages
+from flows.cli.options import DbOption, FeedsOption, WideOption
+from flows.cli.output import console, err, errors_are_messages, print_fitted, print_result
+from flows.errors import BadInput
 
 feeds_app = typer.Typer(help="List the feed registry, or check that each feed answers and parses.",
                         no_args_is_help=True)
@@ -19,45 +20,61 @@ feeds_app = typer.Typer(help="List the feed registry, or check that each feed an
 def feeds_list(
     feeds: FeedsOption = Path("feeds.toml"),
     db: DbOption = Path("defwatch.duckdb"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    wide: WideOption = False,
 ) -> None:
-    """Show the registry, with each feed's health from the database when there is one."""
+    """Show the feeds of the registry and of the database: each feed's health, last status and
+    articles stored. A feed the database knows that the registry does not name is listed too."""
     from datetime import datetime, timezone
-
-    from rich.table import Table
 
     from flows.sources.feedstate import health
     from flows.sources.registry import load_feeds
     from flows.settings import load_settings
+    from warehouse.query import QueryResult
 
-    registry = load_feeds(feeds)
+    if fmt not in ("table", "csv", "json"):
+        raise BadInput(f"--format {fmt!r}: use table, csv or json.")
+    registry = {f.name: f for f in load_feeds(feeds)} if feeds.exists() or not db.exists() else {}
+    known: dict = {}
     states: dict = {}
     yields: dict = {}
     if db.exists():
         from warehouse import store
         from warehouse.db import read_connection
+        from warehouse.reports import known_feeds
 
+        known, states = known_feeds(db)
         with read_connection(db) as con:
-            states = store.load_feed_states(con)
             yields = store.source_yield(con)
     sched = load_settings().schedule
     now = datetime.now(timezone.utc)
-    t = Table(title=f"{len(registry)} feeds in {feeds}")
-    for col in ("name", "kind", "enabled", "tags", "health", "last status", "failures", "next attempt",
-                "articles", "events", "last new article", "url"):
-        t.add_column(col, overflow="fold" if col == "url" else "ellipsis")
-    for f in registry:
-        st = states.get(f.name)
-        y = yields.get(f.name)
-        t.add_row(
-            f.name, f.kind, "yes" if f.enabled else "no", ",".join(f.tags), health(st, now, sched),
+    columns = ["name", "kind", "health", "last status", "failures", "next attempt", "articles", "events",
+               "last new article", "in registry", "enabled", "tags", "url"]
+    rows = []
+    for name in [*registry, *sorted(n for n in known if n not in registry)]:
+        f, k, st, y = registry.get(name), known.get(name), states.get(name), yields.get(name)
+        rows.append([
+            name, f.kind if f else "", health(st, now, sched) if f or st else "",
             str(st.get("last_status") or st.get("last_error_kind") or "") if st else "",
             str(st.get("consecutive_failures") or 0) if st else "",
             f"{st['next_attempt_at']:%Y-%m-%d %H:%M}" if st and st.get("next_attempt_at") else "",
-            str(y["articles"]) if y else ("0" if st else ""), str(y["events"]) if y else ("0" if st else ""),
+            str(k["articles"]) if k else ("0" if db.exists() else ""),
+            str(y["events"]) if y else ("0" if db.exists() else ""),
             f"{y['last_new']:%Y-%m-%d %H:%M}" if y and y.get("last_new") else "",
-            f.url,
-        )
-    console.print(t)
+            "yes" if f else "no",
+            ("yes" if f.enabled else "no") if f else ("yes" if k and k["enabled"] else "no"),
+            ",".join(f.tags if f else (k["tags"] if k else [])),
+            f.url if f else (k["url"] if k else ""),
+        ])
+    source = f"registry {feeds}" if registry else f"registry {feeds} (not found)"
+    in_db = f"database {db}: {len(known)} feeds" if db.exists() else f"database {db}: none yet"
+    if fmt != "table":
+        print_result(QueryResult(columns, [tuple(r) for r in rows]), fmt, None)
+        return
+    only_db = len([n for n in known if n not in registry])
+    note = (f"; {only_db} feeds in the database are not in {feeds} (ingested from another registry; "
+            f"pass it with --feeds)") if only_db else ""
+    print_fitted(columns, rows, f"{len(registry)} feeds in {source}; {in_db}", f"{len(rows)} feeds{note}", wide)
 
 
 @feeds_app.command("check")
@@ -69,6 +86,7 @@ def feeds_check(
 ) -> None:
     """Fetch each feed now and report whether it answers and parses (the database is not changed)."""
     from rich.table import Table
+    from rich.text import Text
 
     from flows.sources.fetch import FetchRequest, run_fetches
     from flows.pipeline import parse_source
@@ -87,14 +105,14 @@ def feeds_check(
         if res.ok:
             parsed = parse_source(f, res, settings.fetch.max_bytes)[0]
             if parsed.error_kind:
-                verdict, detail, failed = "[red]not a feed[/]", parsed.error, failed + 1
+                verdict, detail, failed = Text("not a feed", "red"), parsed.error, failed + 1
             elif parsed.warning:
-                verdict, detail = "[yellow]ok, warning[/]", parsed.warning
+                verdict, detail = Text("ok, warning", "yellow"), parsed.warning
             else:
-                verdict, detail = "[green]ok[/]", parsed.version
+                verdict, detail = Text("ok", "green"), parsed.version
             n = str(len(parsed.entries))
         else:
-            verdict, detail, n, failed = f"[red]{res.error_kind}[/]", res.error or "", "", failed + 1
+            verdict, detail, n, failed = Text(str(res.error_kind), "red"), res.error or "", "", failed + 1
         t.add_row(f.name, verdict, str(res.status or ""), n, f"{res.elapsed_s:.1f}s", detail)
     console.print(t)
     if failed:

@@ -11,7 +11,7 @@ import typer
 from flows.cli.options import PROJECT_ROOT, DbOption, FeedsOption, MarkSeenOption, NotifyFileOption, NotifyOption
 from flows.cli.output import console, emit_summary, err, errors_are_messages, flow_progress, print_articles
 from flows.alerts import notify as notify_urls
-from flows.errors import ConfigError, DefwatchError
+from flows.errors import BadInput, ConfigError
 
 
 def _check_registry(feeds_file: Path, base_url: str | None = None) -> None:
@@ -27,11 +27,26 @@ def _check_registry(feeds_file: Path, base_url: str | None = None) -> None:
                           f"feeds to it, as samples/feeds.toml does.")
 
 
+PREFECT_STARTING = ("starting Prefect's embedded server (usually 10-20 s, up to a minute on a busy machine; "
+                    "the runs then show their progress)…")
+
+
+def _start_prefect() -> None:
+    """Start the Prefect API the flow will use (the embedded server, unless PREFECT_API_URL names
+    one) while the status line says so, instead of silently inside the flow's first call."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()  # returns (does not raise) an error; the flow reports it properly
+
+
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
                 overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
     from flows.runtime.prefect_env import quiet_typed_failures
     from flows.runtime.runlock import run_lock
+    from flows.settings import load_settings
 
+    load_settings(**(overrides or {}))  # a bad defwatch.toml is one line now, not after Prefect's start-up
     # Validate the registry before Prefect starts (and before the database is touched), and say
     # plainly if another run holds the database. The lock is held around the whole flow call (the
     # flow's own lock finds it held by this process): a run that loses a race is refused here, in
@@ -40,14 +55,16 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
     with run_lock(db, wait_s=wait):
         from warehouse.db import ensure_writable_database
         ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
-        with console.status("starting Prefect (embedded server, first start takes ~10 s)…"):
+        with console.status(PREFECT_STARTING):
             from flows.ingest import ingest_flow
+            _start_prefect()
         # Everything imported so far lives until exit: keep it out of every later garbage collection
         # (each full collection would walk Prefect's several hundred thousand objects again).
         gc.freeze()
         with flow_progress(), quiet_typed_failures():
             return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
                                settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
+
 
 @errors_are_messages
 def ingest(
@@ -87,7 +104,7 @@ def demo(
 
     feeds_file = samples / "feeds.toml"
     if not feeds_file.exists():
-        raise DefwatchError(f"{feeds_file} not found: --samples must point at the samples folder.")
+        raise BadInput(f"{feeds_file} not found: --samples must point at the samples folder.")
     notify_urls.hand_over(notify, notify_file)
     with serve_directory(samples) as server:
         err.print(f"serving {samples} at {server.base_url}")
@@ -95,6 +112,9 @@ def demo(
     emit_summary(summary, db, json_out)
     if not json_out:
         print_articles(db, summary.get("run_id"))
+        console.print(f"Next: defwatch events --db {db}. The demo's feeds and links lived on its temporary "
+                      f"server; `defwatch feeds list --db {db}` shows them from the database, and "
+                      f"`defwatch ingest --db {db}` polls the real feeds of feeds.toml.", soft_wrap=True)
 
 @errors_are_messages
 def serve(
@@ -116,9 +136,12 @@ def serve(
     from flows.serve import serve_ingest
 
     if (every is None) == (cron is None):
-        raise DefwatchError("Give exactly one of --every (e.g. 15m) or --cron.")
+        raise BadInput("Give exactly one of --every (e.g. 15m) or --cron.")
     interval = parse_interval(every) if every else None
     _check_registry(feeds)
+    from flows.settings import load_settings
+
+    load_settings()  # a bad defwatch.toml is one line now, before a Prefect server is started
     notify_urls.export_for_child_runs(notify, notify_file)  # the scheduled runs are processes of their own
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
 
@@ -131,14 +154,17 @@ def reextract(
     """Re-run the extractor on stored articles after a rule change; mentions and events are
     reconciled without duplicates and each change is kept in event_history."""
     from flows.runtime.runlock import run_lock
+    from flows.settings import load_settings
     from warehouse.db import read_connection
 
+    load_settings()  # a bad defwatch.toml is one line now, before Prefect starts
     with read_connection(db):
         pass
     with run_lock(db, wait_s=wait):
         pass
-    with console.status("starting Prefect…"):
+    with console.status(PREFECT_STARTING):
         from flows.reextract import reextract_flow
+        _start_prefect()
     with flow_progress():
         totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
     console.print(

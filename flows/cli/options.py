@@ -34,3 +34,4 @@ MarkSeenOption = Annotated[bool, typer.Option("--mark-seen", help="Record this r
 
 
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv, json or parquet (parquet needs --out).")]
+WideOption = Annotated[bool, typer.Option("--wide", help="Show every column, however wide the table gets (the terminal may wrap its lines).")]

@@ -10,7 +10,7 @@ import typer
 
 from flows.cli.options import DbOption
 from flows.cli.output import console, err, errors_are_messages
-from flows.errors import DefwatchError
+from flows.errors import BadInput
 
 
 @errors_are_messages
@@ -25,7 +25,7 @@ def digest(
     from flows.periods import parse_period
 
     if fmt not in ("md", "html"):
-        raise DefwatchError(f"--format {fmt!r}: use md or html.")
+        raise BadInput(f"--format {fmt!r}: use md or html.")
     text = render_digest(db, parse_period(since), fmt)
     if out is None:
         sys.stdout.write(text)
@@ -37,13 +37,14 @@ def digest(
 @errors_are_messages
 def report(
     db: DbOption = Path("defwatch.duckdb"),
-    since: Annotated[Optional[str], typer.Option(help="Period: 12h, 30d, 2w … (default: all time).")] = "30d",
+    since: Annotated[str, typer.Option(help="Period: 12h, 30d, 2w …, or all (also 0d) for all time.")] = "30d",
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write a self-contained HTML report: timeline, partnership network, events with evidence."""
     from flows.periods import parse_period
     from flows.report.html import render_report
 
-    s = render_report(db, parse_period(since) if since else None, out)
+    all_time = since.strip().lower() in ("", "all", "0", "0d", "0h", "0w")
+    s = render_report(db, None if all_time else parse_period(since), out)
     console.print(f"wrote {s.out}: {s.events} events ({s.new_events} new, {s.changed_events} changed), "
                   f"{s.parties} parties" + (" — nothing yet" if s.empty else ""))

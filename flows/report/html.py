@@ -155,6 +155,15 @@ def _pair_status_rank(status: str) -> int:
     return PAIR_TIE_STRENGTH.index(status) if status in PAIR_TIE_STRENGTH else 0
 
 
+def _size_legend_values(top: int) -> list[int]:
+    """Whole numbers of reports for the size legend, ending at the largest count there is (a
+    legend of 0-14 next to counts of at most 3 says nothing)."""
+    if top <= 4:
+        return list(range(1, top + 1))
+    step = max(1, round(top / 4))
+    return sorted({*range(step, top, step), top})[-4:]
+
+
 def network_spec(events: list[dict]) -> dict | None:
     """Vega-Lite: parties as nodes (sized by the mentions of their partnerships), partnerships as
     edges coloured by status; layout by networkx's spring layout with a fixed seed."""
@@ -194,6 +203,7 @@ def network_spec(events: list[dict]) -> dict | None:
     edges = [{"a": a, "b": b, "x": float(pos[a][0]), "y": float(pos[a][1]), "x2": float(pos[b][0]),
               "y2": float(pos[b][1]), "status": d["status"], "count": d["n"]}
              for a, b, d in sorted(g.edges(data=True))]
+    top = max([n["mentions"] for n in nodes] + [1])
     xs = [n["x"] for n in nodes]
     ys = [n["y"] for n in nodes]
     xdom = [min(xs) - 0.25, max(xs) + 0.25]
@@ -212,7 +222,8 @@ def network_spec(events: list[dict]) -> dict | None:
     layers.append(alt.Chart(alt.Data(values=nodes)).mark_circle(
         color="#2f3e55", opacity=0.9, stroke="white", strokeWidth=1).encode(
         x=alt.X("x:Q", **x), y=alt.Y("y:Q", **y),
-        size=alt.Size("mentions:Q", scale=alt.Scale(range=[60, 900]), title="reports")))
+        size=alt.Size("mentions:Q", scale=alt.Scale(domain=[0, top], range=[60, 900], nice=False), title="reports",
+                      legend=alt.Legend(values=_size_legend_values(top), format="d"))))
     layers.append(alt.Chart(alt.Data(values=nodes)).mark_text(
         dy=-11, fontSize=11, color="#1b1b1b", baseline="bottom").encode(
         x=alt.X("x:Q", **x), y=alt.Y("y:Q", **y), text="party:N"))

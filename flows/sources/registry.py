@@ -117,5 +117,7 @@ def load_feeds(path: Path, base_url: str | None = None) -> list[FeedDef]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
     if BASE_URL_TOKEN in text and base_url is None:
-        raise ConfigError(f"{path}: contains {BASE_URL_TOKEN}, which only `defwatch demo` fills in.")
+        raise ConfigError(f"{path}: contains {BASE_URL_TOKEN}, which only `defwatch demo` fills in (it serves "
+                          f"these samples on a temporary port). Run `defwatch demo`, or give a registry of real "
+                          f"feeds (the project's feeds.toml).")
     return parse_feeds(text, str(path), base_url)

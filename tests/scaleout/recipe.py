@@ -184,7 +184,7 @@ def slow_samples(delay_s: float):
     import threading
     import time
 
-    from flows import sample_server
+    from flows.runtime import sample_server
 
     class SlowHandler(sample_server._Handler):
         def do_GET(self):  # noqa: N802

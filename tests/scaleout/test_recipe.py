@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.sample_server import serve_directory
+from flows.runtime.sample_server import serve_directory
 from tests.scaleout.recipe import (EVENTS, MENTIONS, SAMPLES, Recipe, as_set, file_rows, lake_rows, one_process,
                                    recipe_parts, rendered_feeds, require_recipe_services)
 

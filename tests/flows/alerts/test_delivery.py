@@ -323,3 +323,38 @@ def test_log_channel_writes_one_line_per_alert_to_the_run_log(tmp_path):
             assert shown == flat
         else:  # cut at 160 characters, the cut marked
             assert shown.endswith("…") and len(shown) <= 160 and flat.startswith(shown[:-1])
+
+
+def test_a_notify_json_url_carries_the_alert_id_as_a_field_and_a_header(receiver):
+    """`--notify json://…` (apprise): the receiver gets the alert id in the JSON body and in the
+    X-Defwatch-Alert-Id header, not only inside the message text."""
+    from flows.alerts.channels import Message, from_notify_url
+
+    chan = from_notify_url(receiver.url("/hook", scheme="json"))
+    chan.send(Message(alert_id="a1b2c3d4e5f60718", kind="partnership.new", title="New pact",
+                      text="Japan and the Philippines signed. alert a1b2c3d4e5f60718"))
+    [got] = receiver.received
+    assert got.path == "/hook"
+    assert got.headers["x-defwatch-alert-id"] == "a1b2c3d4e5f60718"
+    body = got.json()
+    assert body["alert_id"] == "a1b2c3d4e5f60718"
+    assert (body["title"], body["message"]) == ("New pact", "Japan and the Philippines signed. alert a1b2c3d4e5f60718")
+
+
+def test_a_link_to_a_local_server_is_called_a_demo_link():
+    from flows.alerts.delivery import format_message
+
+    row = {"alert_id": "a1", "event_id": "e1", "kind": "partnership.new", "type": "partnership",
+           "parties": ["Japan", "Philippines"], "status": "signed", "date": "2025-07-08", "date_precision": "day",
+           "location": None, "evidence": "Japan and the Philippines signed.", "confidence": 0.8,
+           "mention_count": 2, "value": "signed", "old_value": None,
+           "articles": [{"url": "http://127.0.0.1:40123/articles/a.html", "title": "Pact signed"},
+                        {"url": "https://news.example/a", "title": "Pact signed (wire)"}]}
+    lines = format_message(row).text.splitlines()
+    assert lines[5:10] == [
+        "Reported by 2 article(s):",
+        "  - Pact signed",
+        "    http://127.0.0.1:40123/articles/a.html (local demo link: it opens only while the server that served it runs)",
+        "  - Pact signed (wire)",
+        "    https://news.example/a",
+    ]

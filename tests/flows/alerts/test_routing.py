@@ -67,7 +67,7 @@ def _summit(event_id: str, when: str | None, status: str | None) -> dict:
     ("2025-06-12", "cancelled", None),
     ("2025-06-09", "planned", "summit.overdue"),    # its date passed without a report
     ("2025-06-09", None, "summit.overdue"),
-    ("2025-06-09", "cancelled", "summit.overdue"),
+    ("2025-06-09", "cancelled", None),              # reported cancelled: no "passed without a report"
     ("2025-06-09", "held", None),
     ("2025-06", "planned", None),                   # a month is no date to watch
     (None, "planned", None),

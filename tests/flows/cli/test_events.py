@@ -69,5 +69,5 @@ def test_export_refuses_an_unknown_format_in_one_line(tmp_path):
     db = tmp_path / "log.duckdb"
     demo_log(db)
     out = defwatch("export", "--db", str(db), "--out", str(tmp_path / "x"), "--format", "xml")
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert out.stderr.strip() == "error: unknown export format 'xml': use parquet, csv or json"

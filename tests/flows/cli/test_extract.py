@@ -48,18 +48,18 @@ def test_extract_published_month_only(tmp_path):
     assert out.returncode == 0, out.stderr
     assert [json.loads(line)["date"] for line in out.stdout.splitlines()] == ["2025-07"]
     bad = defwatch("extract", str(f), "--published", "June 2025")
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr.strip() == "error: --published 'June 2025' is not a date; use YYYY-MM-DD, YYYY-MM or YYYY."
 
 
 def test_eval_missing_and_malformed_files_get_one_line(tmp_path):
     out = defwatch("eval", str(tmp_path / "nope.jsonl"))
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert out.stderr.strip() == f"error: {tmp_path / 'nope.jsonl'}: no such file. Give a gold file: defwatch eval FILE.jsonl"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "text": "x", "events": []}\nnot json\n')
     out = defwatch("eval", str(bad))
-    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().startswith(f"error: {bad}:2: not JSON")
 
 
@@ -68,7 +68,7 @@ def test_eval_refuses_to_show_validation_errors(tmp_path):
     doc = {"id": "v1", "split": "validation", "published": "2025-06-10", "text": SEED_LIKE, "events": []}
     gold.write_text(json.dumps(doc) + "\n" + json.dumps({**doc, "id": "t1", "split": "tune"}) + "\n")
     out = defwatch("eval", str(gold), "--details")
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert out.stderr.strip() == "error: --details lists errors, and validation's are never read: add --split tune."
     tune = defwatch("eval", str(gold), "--details", "--split", "tune")
     assert tune.returncode == 0, tune.stderr

@@ -10,7 +10,7 @@ from tests.support.cli import defwatch
 def test_feeds_list_shows_the_registry():
     out = defwatch("feeds", "list", "--db", "/nonexistent/x.duckdb")
     assert out.returncode == 0, out.stderr
-    assert "nato-news" in out.stdout and "feeds in feeds.toml" in out.stdout
+    assert "nato-news" in out.stdout and "feeds in registry feeds.toml" in out.stdout
 
 
 def test_feeds_check_reports_each_feed(tmp_path, server):

@@ -51,6 +51,6 @@ def test_malformed_registry_exits_2_and_names_the_line(tmp_path):
 
 def test_serve_needs_a_schedule():
     out = defwatch("serve", "--db", "/tmp/x.duckdb")
-    assert out.returncode == 1 and "Give exactly one of --every" in out.stderr
+    assert out.returncode == 2 and "Give exactly one of --every" in out.stderr
     out = defwatch("serve", "--every", "soon")
     assert out.returncode == 2 and "such as 90s, 15m" in out.stderr

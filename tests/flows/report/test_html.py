@@ -69,6 +69,18 @@ def test_chart_labels_are_escaped_in_the_svg():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in svg
 
 
+def test_network_size_legend_ends_at_the_largest_count():
+    events = [{"event_id": f"e{i}", "type": "partnership", "parties": ["Japan", p], "status": "signed",
+               "date_start": None, "mention_count": 1} for i, p in enumerate(["Philippines", "Australia", "India"])]
+    spec = network_spec(events)
+    [size] = [layer["encoding"]["size"] for layer in spec["layer"] if "size" in layer.get("encoding", {})]
+    assert size["legend"]["values"] == [1, 2, 3]  # Japan: 3 reports, the others 1
+    assert size["scale"]["domain"] == [0, 3]
+    svg = render_svg(spec, "t")
+    legend_labels = re.findall(r">(\d+)</text>", svg)
+    assert legend_labels and max(map(int, legend_labels)) == 3
+
+
 @pytest.mark.parametrize("svg", [
     '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
     '<svg xmlns="http://www.w3.org/2000/svg"><g onload="alert(1)"/></svg>',
