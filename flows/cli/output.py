@@ -269,7 +269,10 @@ def hidden_note(hidden: list[str]) -> str:
 
 def print_fitted(columns: list[str], rows: list[list[str]], title: str, count: str, wide: bool) -> None:
     """A fitted table on stdout and, under it, its count and the columns it left out."""
-    t, hidden = fit_table(columns, rows, title, wide=wide)
+    # The title is text of its own, wrapped at the terminal's width between words: as the table's
+    # title Rich would wrap it at the (narrower) table's width, breaking a long path in the middle.
+    console.print(title)
+    t, hidden = fit_table(columns, rows, None, wide=wide)
     print_table(t, wide)
     console.print(f"{count}{hidden_note(hidden)}", style="dim", soft_wrap=True)
 

@@ -126,7 +126,7 @@ def test_bad_event_ids_and_judgements_get_one_line_and_exit_2(tmp_path):
     assert query_rows(db, "SELECT count(*) FROM judgements") == [(0,)]
     missing = tmp_path / "missing.duckdb"
     out = defwatch("judge", "df07", "confirm", "--db", str(missing))
-    assert (out.returncode, out.stderr) == (1, f"error: No database at {missing}. Run `defwatch demo` or `defwatch "
+    assert (out.returncode, out.stderr) == (2, f"error: No database at {missing}. Run `defwatch demo` or `defwatch "
                                                f"ingest` first, or point --db / DEFWATCH_DB at an existing file.\n")
     assert not missing.exists()
 

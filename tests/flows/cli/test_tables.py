@@ -56,7 +56,7 @@ def test_events_at_80_columns_show_id_type_parties_status_and_name_what_is_left_
         shown = " ".join(ln.split("│")[3].strip() for ln in cell_lines).strip()
         assert shown == parties
     assert "\x1b" not in out.stdout  # literally: no colour, no emoji, as the lines above show
-    assert lines[-1] == ("8 rows; not shown at 80 columns: date, location, reports, evidence "
+    assert lines[-1] == ("8 rows; not shown at 80 columns: date, location, reports, judged, evidence "
                          "(--wide or --format csv shows every column)")
 
 
@@ -113,7 +113,7 @@ def test_feeds_list_at_80_columns_shows_the_database_feeds_and_the_registry_it_r
     text = " ".join(out.stdout.split())
     assert text.startswith(f"1 feeds in registry {registry}; database {db}: 2 feeds ┏"), text
     assert text.endswith(f"2 feeds; 1 feeds in the database are not in {registry} (ingested from another registry; "
-                         f"pass it with --feeds); not shown at 80 columns: failures, next attempt, enabled, tags "
+                         f"pass it with --feeds); not shown at 80 columns: failures, next attempt, events, last new article, enabled, tags, url "
                          f"(--wide or --format csv shows every column)")
     wide = defwatch("feeds", "list", "--db", str(db), "--feeds", str(registry), "--wide", env=NARROW)
     assert "https://wire.example/[bold]rss[/bold]" in wide.stdout and "│ :x:" in wide.stdout
