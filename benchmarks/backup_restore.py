@@ -2,6 +2,7 @@
 
     python benchmarks/backup_restore.py                 # demo database + 1,000,000 events
     python benchmarks/backup_restore.py --events 50000  # quicker
+    python benchmarks/backup_restore.py --quick         # 20,000 events, one repeat (CI smoke test)
 
 `defwatch backup` is DuckDB's EXPORT DATABASE (Parquet) and `restore` its IMPORT DATABASE followed
 by `check`; the alternative measured beside them is a checkpoint and a plain copy of the file
@@ -64,7 +65,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="20,000 events, one repeat (the CI smoke test)")
     a = ap.parse_args()
+    if a.quick:
+        a.events, a.repeat = 20_000, 1
     with tempfile.TemporaryDirectory(prefix="defwatch-backup-") as t:
         tmp = Path(t)
         demo = tmp / "demo.duckdb"

@@ -29,6 +29,8 @@ EXPECTED = {
     "_ab.py": ["ab.ratio[as-is]"],
     "alert_channels.py": ["alert_channels.log_cpu_ms_per_alert", "alert_channels.prefect_cpu_ms_per_alert"],
     "scaleout.py": ["scaleout.fast.one_process_s", "scaleout.fast.workers_2_s"],
+    "backup_restore.py": ["backup_demo", "restore_demo", "check_demo", "checkpoint_copy_demo",
+                          "backup_20k_events", "restore_20k_events"],
 }
 
 

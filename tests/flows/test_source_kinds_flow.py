@@ -115,12 +115,14 @@ def test_one_source_of_each_kind(kinds_site, tmp_path, db_path):
     # `feeds list` shows each source's kind and what it yielded.
     from tests.support.cli import defwatch
 
-    out = defwatch("feeds", "list", "--feeds", str(feeds), "--db", str(db_path))
+    out = defwatch("feeds", "list", "--feeds", str(feeds), "--db", str(db_path), "--format", "csv")
     assert out.returncode == 0, out.stderr
-    rows = {cells[0]: cells for line in out.stdout.splitlines() if line.startswith("│")
-            for cells in [[c.strip() for c in line.strip("│").split("│")]]}
+    import csv
+    import io
+
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(out.stdout))}
     today = f"{datetime.now(timezone.utc):%Y-%m-%d}"
-    assert [rows[n][1] for n in ("wire", "mod-sitemap", "mod-news")] == ["feed", "sitemap", "page"]
-    # articles, events, last new article
-    assert [tuple(rows[n][8:10]) for n in ("wire", "mod-sitemap", "mod-news")] == [("1", "1"), ("3", "3"), ("2", "2")]
-    assert all(rows[n][10].startswith(today) for n in ("wire", "mod-sitemap", "mod-news"))
+    names = ("wire", "mod-sitemap", "mod-news")
+    assert [rows[n]["kind"] for n in names] == ["feed", "sitemap", "page"]
+    assert [(rows[n]["articles"], rows[n]["events"]) for n in names] == [("1", "1"), ("3", "3"), ("2", "2")]
+    assert all(rows[n]["last new article"].startswith(today) for n in names)
