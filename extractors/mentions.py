@@ -74,16 +74,17 @@ def find_cues(doc: Document) -> list[Cue]:
             a = b - size
             if text[a:b] != surface:
                 continue
-            if word_start and a > 0:
-                c = text[a - 1]
-                if c.isalnum() or c == "_":
-                    continue
-            if word_end and b < n:
-                c = text[b]
-                if c.isalnum() or c == "_":
-                    continue
-            hits.append((a, b, val))
+            if _whole_word(text, a, b, n, word_start, word_end):
+                hits.append((a, b, val))
     return raw
+
+
+def _whole_word(text: str, a: int, b: int, n: int, word_start: bool, word_end: bool) -> bool:
+    """Whether text[a:b] stands as a whole word: only the edges that are word characters in the
+    term need a non-word neighbour (stored per term, so no regex runs per hit)."""
+    if word_start and a > 0 and (text[a - 1].isalnum() or text[a - 1] == "_"):
+        return False
+    return not (word_end and b < n and (text[b].isalnum() or text[b] == "_"))
 
 
 def _gazetteer_pass(doc: Document) -> list[tuple]:
@@ -95,15 +96,8 @@ def _gazetteer_pass(doc: Document) -> list[tuple]:
         b = end_idx + 1
         _, _, size, word_start, word_end = val
         a = b - size
-        if word_start and a > 0:
-            c = text[a - 1]
-            if c.isalnum() or c == "_":
-                continue
-        if word_end and b < n:
-            c = text[b]
-            if c.isalnum() or c == "_":
-                continue
-        out.append((a, b, val))
+        if _whole_word(text, a, b, n, word_start, word_end):
+            out.append((a, b, val))
     return out
 
 
