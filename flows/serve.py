@@ -8,6 +8,7 @@ server"), so ``defwatch serve`` uses the server that PREFECT_API_URL names, or s
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -85,6 +85,10 @@ def prefect_server(port: int, console=None, database: Path | None = None) -> Ite
 
 def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str | None, port: int,
                  console=None, base_url: str | None = None, force: bool = False) -> None:
+    """Serve the ingest flow on a schedule until interrupted. The scheduled runs execute in this
+    process (``flows.runtime.scheduled_runs``); the server is recorded for the database
+    (``ServerRecord``) so that a one-off ``defwatch ingest`` on it reports to the same server."""
+    from flows.runtime.prefect_api import ServerRecord
     from flows.sources.registry import load_feeds
 
     load_feeds(feeds_file, base_url=base_url)  # fail on a bad registry before starting anything
@@ -93,21 +97,22 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    say = console.print if console is not None else (lambda message: None)
     with prefect_server(port, console, database=Path(str(db.resolve()) + ".prefect-server.db")) as api:
         os.environ["PREFECT_API_URL"] = api
         import flows.runtime.prefect_env  # noqa: F401
 
         from flows.ingest import ingest_flow
+        from flows.runtime.scheduled_runs import serve_in_process
 
-        if console is not None:
-            what = f"every {interval_s} s" if interval_s else f"on cron '{cron}'"
-            console.print(f"serving the ingest flow {what}; Ctrl-C stops it (and the server it started)")
-        ingest_flow.serve(
-            name="defwatch-ingest",
-            interval=timedelta(seconds=interval_s) if interval_s else None,
-            cron=cron,
-            parameters={"db": str(db.resolve()), "feeds_file": str(feeds_file.resolve()),
-                        "base_url": base_url, "force": force, "lock_wait_s": 600},
-            limit=1,  # scheduled runs never overlap: one writer per database
-            print_starting_message=console is not None,
-        )
+        what = f"every {interval_s} s" if interval_s else f"on cron '{cron}'"
+        say(f"serving the ingest flow {what} in this process; Ctrl-C stops it (and the server it started)")
+        # Everything imported so far lives as long as serve: out of every later garbage collection.
+        gc.freeze()
+        from flows.runtime.prefect_env import quiet_heartbeats
+
+        with ServerRecord(db).kept(api), quiet_heartbeats():
+            serve_in_process(
+                ingest_flow, name="defwatch-ingest", interval_s=interval_s, cron=cron, say=say,
+                parameters={"db": str(db.resolve()), "feeds_file": str(feeds_file.resolve()),
+                            "base_url": base_url, "force": force, "lock_wait_s": 600})

@@ -5,17 +5,13 @@ environment of the processes a run starts (cleaning workers, a Prefect server, `
 scheduled runs). Three ways in: ``--notify URL`` (visible in the process listing: for tests and
 tokenless URLs), ``--notify-file PATH`` (one URL a line; `#` comments) and DEFWATCH_NOTIFY
 (space-separated). The CLI takes DEFWATCH_NOTIFY out of its own environment as it starts
-(``take_from_environment``), so no child inherits it. `defwatch serve` hands the URLs to its
-scheduled runs, which are processes of their own, as a file only its user can read
-(DEFWATCH_NOTIFY_FILE names it; the file holds the URLs, the environment only its path).
+(``take_from_environment``), so no child inherits it. `defwatch serve` runs its scheduled runs in
+its own process (``flows.runtime.scheduled_runs``): they take the URLs from memory too.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -67,7 +63,7 @@ def hand_over(urls: Iterable[str] | None, notify_file: Path | None = None) -> No
 
 def notify_urls(environ: Mapping[str, str] | None = None) -> list[str]:
     """The URLs handed over, else those of DEFWATCH_NOTIFY (space-separated), else those of the
-    file DEFWATCH_NOTIFY_FILE names."""
+    file DEFWATCH_NOTIFY_FILE names (a way to give a file through the environment)."""
     if _handed:
         return list(_handed)
     if environ is None and _from_env:
@@ -77,35 +73,3 @@ def notify_urls(environ: Mapping[str, str] | None = None) -> list[str]:
     if not urls and env.get(NOTIFY_FILE_ENV):
         urls = read_notify_file(env[NOTIFY_FILE_ENV])
     return urls
-
-
-def export_for_child_runs(urls: Iterable[str] | None, notify_file: Path | None = None) -> None:
-    """Hand the URLs to runs that are processes of their own (``defwatch serve``'s scheduled
-    runs) through a file only this user can read: their environment names the file, and holds no
-    token. A --notify-file is passed on as it is; other URLs go to a private temporary file,
-    removed when this process exits."""
-    global _handed
-    take_from_environment()
-    urls = list(urls or ())
-    if notify_file is not None and not urls:
-        read_notify_file(notify_file)  # a bad file is one line now, not a failure in every run
-        os.environ[NOTIFY_FILE_ENV] = str(Path(notify_file).resolve())
-        return
-    urls += read_notify_file(notify_file) if notify_file is not None else []
-    urls = urls or list(_from_env)
-    if not urls:
-        return
-    folder = tempfile.mkdtemp(prefix="defwatch-notify-")  # 0700
-    path = Path(folder) / "notify"
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(urls) + "\n")
-    atexit.register(_remove, path)
-    os.environ[NOTIFY_FILE_ENV] = str(path)
-    _handed = tuple(urls)
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-        path.parent.rmdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,17 +28,26 @@ def _check_registry(feeds_file: Path, base_url: str | None = None) -> None:
                           f"feeds to it, as samples/feeds.toml does.")
 
 
-PREFECT_STARTING = ("starting Prefect's embedded server (usually 10-20 s, up to a minute on a busy machine; "
-                    "the runs then show their progress)…")
+PREFECT_STARTING = ("waiting for Prefect's embedded server (started at launch; a few seconds, up to a minute on "
+                    "a busy machine; the runs then show their progress)…")
 
 
-def _start_prefect() -> None:
-    """Start the Prefect API the flow will use (the embedded server, unless PREFECT_API_URL names
-    one) while the status line says so, instead of silently inside the flow's first call."""
-    from prefect.client.orchestration import get_client
+@contextlib.contextmanager
+def _prefect_for(db: Path | None, importing):
+    """The Prefect API for this command's flow runs (``flows.runtime.prefect_api``): a running
+    server if there is one (said on stderr), else an embedded one started now, which starts while
+    ``importing()`` imports the flow; yields what ``importing`` returned, inside the API's settings."""
+    from flows.runtime.prefect_api import prefect_api
 
-    with get_client(sync_client=True) as client:
-        client.api_healthcheck()  # returns (does not raise) an error; the flow reports it properly
+    with prefect_api(db) as api:
+        if api.server is None:
+            err.print(api.describe(), soft_wrap=True)
+        loaded = importing()
+        if api.server is not None:
+            with console.status(PREFECT_STARTING):
+                api.wait_ready()
+        with api.in_use():
+            yield loaded
 
 
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
@@ -45,6 +55,7 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
     from flows.runtime.prefect_env import quiet_typed_failures
     from flows.runtime.runlock import run_lock
     from flows.settings import load_settings
+    from warehouse.db import ensure_writable_database
 
     load_settings(**(overrides or {}))  # a bad defwatch.toml is one line now, not after Prefect's start-up
     # Validate the registry before Prefect starts (and before the database is touched), and say
@@ -53,17 +64,22 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
     # one line, and never inside the flow, where Prefect would log the refusal with a traceback.
     _check_registry(feeds_file, base_url)
     with run_lock(db, wait_s=wait):
-        from warehouse.db import ensure_writable_database
         ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
-        with console.status(PREFECT_STARTING):
-            from flows.ingest import ingest_flow
-            _start_prefect()
-        # Everything imported so far lives until exit: keep it out of every later garbage collection
-        # (each full collection would walk Prefect's several hundred thousand objects again).
-        gc.freeze()
-        with flow_progress(), quiet_typed_failures():
-            return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
-                               settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
+        with _prefect_for(db, _import_ingest_flow) as ingest_flow:
+            # Everything imported so far lives until exit: keep it out of every later garbage
+            # collection (each full one would walk Prefect's several hundred thousand objects again).
+            gc.freeze()
+            with flow_progress(), quiet_typed_failures():
+                return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
+                                   settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
+
+
+def _import_ingest_flow():
+    """Imported while Prefect's server starts: the flow, and with it Prefect's client, trafilatura
+    and the extractor (~1.5 s of CPU)."""
+    from flows.ingest import ingest_flow
+
+    return ingest_flow
 
 
 @errors_are_messages
@@ -142,7 +158,7 @@ def serve(
     from flows.settings import load_settings
 
     load_settings()  # a bad defwatch.toml is one line now, before a Prefect server is started
-    notify_urls.export_for_child_runs(notify, notify_file)  # the scheduled runs are processes of their own
+    notify_urls.hand_over(notify, notify_file)  # the scheduled runs run in this process: in memory
     serve_ingest(db=db, feeds_file=feeds, interval_s=interval, cron=cron, port=port, console=err)
 
 @errors_are_messages
@@ -162,13 +178,16 @@ def reextract(
         pass
     with run_lock(db, wait_s=wait):
         pass
-    with console.status(PREFECT_STARTING):
-        from flows.reextract import reextract_flow
-        _start_prefect()
-    with flow_progress():
+    with _prefect_for(db, _import_reextract_flow) as reextract_flow, flow_progress():
         totals = reextract_flow(db=str(db), all_articles=all_articles, lock_wait_s=wait)
     console.print(
         f"rule set {totals['ruleset_version']}: {totals['articles']} articles re-read, "
         f"{totals['events_created']} events created, {totals['mentions_added']} mentions added, "
         f"{totals['mentions_retracted']} retracted, {totals['changes']} event changes recorded."
     )
+
+
+def _import_reextract_flow():
+    from flows.reextract import reextract_flow
+
+    return reextract_flow

@@ -156,32 +156,3 @@ def test_a_bad_notify_file_is_one_line(tmp_path):
     assert out.lines == [f"error: --notify-file {missing} cannot be read (No such file or directory): give a file "
                          f"with one apprise URL a line, readable by this user."]
     assert out.leftovers == [] and not (tmp_path / "x.duckdb").exists()
-
-
-_SERVE_HANDOVER = """
-import os, subprocess, sys
-from flows.alerts import notify
-notify.take_from_environment()
-notify.export_for_child_runs(sys.argv[1:] or None)
-path = os.environ["DEFWATCH_NOTIFY_FILE"]
-print(oct(os.stat(path).st_mode & 0o777), oct(os.stat(os.path.dirname(path)).st_mode & 0o777))
-child = ("import os; from flows.alerts.notify import notify_urls; "
-         "print(notify_urls()); print(open('/proc/self/environ', 'rb').read().count(b'T0ken'))")
-sys.stdout.flush()
-subprocess.run([sys.executable, "-c", child], check=True)
-"""
-
-
-def test_serve_hands_notify_urls_to_its_runs_by_a_private_file(tmp_path):
-    """`defwatch serve`'s scheduled runs are processes of their own: they get the URLs from a file
-    only the user can read, named in their environment; the environment holds no token."""
-    import subprocess
-    import sys
-
-    url = "json://127.0.0.1:9/hook?token=serve-T0ken-c3"
-    env = {**child_env(None), "DEFWATCH_NOTIFY": "json://127.0.0.1:9/env?token=env-T0ken-d4"}
-    for args, want in (([url], [url]), ([], ["json://127.0.0.1:9/env?token=env-T0ken-d4"])):
-        out = subprocess.run([sys.executable, "-c", _SERVE_HANDOVER, *args], cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.splitlines() == ["0o600 0o700", repr(want), "0"]

@@ -260,19 +260,19 @@ def test_prefect_channel_puts_one_event_per_alert_on_the_prefect_api(tmp_path, d
 
 def test_prefect_events_that_the_api_refuses_stay_pending_until_it_takes_them(receiver, tmp_path):
     """The Prefect API is a real HTTP receiver here (it stands in for POST /api/events). The
-    ingest runs on its own embedded Prefect, where events are switched off (an API key without
-    an API URL): every alert is left pending with the reason. Then `alerts retry` against an API
-    that answers 503 keeps them pending; against one that takes them, each alert is sent once."""
+    ingest runs on its own embedded Prefect and is killed after its alerts are committed and
+    before they are sent (DEFWATCH_KILL_AT=before-delivery): every alert is left pending. Then
+    `alerts retry` against an API that answers 503 keeps them pending; against one that takes
+    them, each alert is sent once."""
     db = tmp_path / "p.duckdb"
     config = tmp_path / "defwatch.toml"
     config.write_text(PREFECT_ONLY)
     env = {"DEFWATCH_CONFIG": str(config)}
-    first = defwatch("demo", "--db", str(db), "--json", env={**env, "PREFECT_API_KEY": "not-a-real-key"})
-    assert first.returncode == 0, first.stderr[-3000:]
-    run = json.loads(first.stdout)
-    assert run["alerts_new"] > 0 and run["alerts_sent"] == 0 and run["alerts_failed"] == run["alerts_new"]
-    assert query_rows(db, "SELECT DISTINCT status, last_error FROM alert_deliveries") == [
-        ("pending", "Prefect events are not enabled in this process (no Prefect API to send to)")]
+    first = defwatch("demo", "--db", str(db), "--json", env={**env, "DEFWATCH_KILL_AT": "before-delivery"})
+    assert first.returncode == -9, first.stderr[-3000:]
+    run = {"alerts_new": query_rows(db, "SELECT count(*) FROM alerts")[0][0]}
+    assert run["alerts_new"] > 0
+    assert query_rows(db, "SELECT DISTINCT channel_key, status FROM alert_deliveries") == [("cfg:prefect", "pending")]
 
     api = {**env, "PREFECT_API_URL": receiver.url("/api")}
     # What a Prefect server with CSRF protection off (its default) answers the client's first ask.
