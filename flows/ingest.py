@@ -28,7 +28,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from flows import pipeline
+from flows import headstart, pipeline
 from flows.runtime import progress
 from flows.pages.clean import CleanerPool
 from flows.pages.planned import PlannedArticle
@@ -65,9 +65,16 @@ def _retry_transient(task, task_run, state) -> bool:
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE)
-def poll_feeds_task(feeds: list[FeedDef], states: dict, settings: Settings, now: datetime):
+def poll_feeds_task(feeds: list[FeedDef], states: dict, settings: Settings, now: datetime,
+                    intake: headstart.Intake | None = None):
+    """Poll the due feeds; with an ``intake`` (the CLI's head start), report the polls it made."""
     log = get_run_logger()
-    polls, n_requests = pipeline.poll_feeds(feeds, states, settings, now)
+    if intake is not None:
+        polls, n_requests = intake.polls, intake.requests
+        log.info("the %d due feeds were polled in %.1f s before this flow run began, while Prefect's server "
+                 "started (flows.headstart)", len(polls), intake.polled_in_s)
+    else:
+        polls, n_requests = pipeline.poll_feeds(feeds, states, settings, now)
     for p in polls:
         if p.error:
             log.warning("feed %s failed (%s): %s; next attempt %s", p.feed.name, p.error[0], p.error[1],
@@ -210,26 +217,30 @@ def ingest_flow(
     chans = routing.Channels.build(settings.alerts, notify_urls())
     run_id = uuid.uuid4().hex[:12]
     with run_lock(db_path, wait_s=lock_wait_s):
-        return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen)
+        # The CLI's head start for this run, if it began one: feeds already polled, pages on their way.
+        intake = headstart.take(db, feeds_file, base_url, force)
+        return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen,
+                       intake)
 
 
 def _ingest(log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
             flow_run_id: str | None, force: bool, base_url: str | None = None,
-            chans: routing.Channels | None = None, mark_seen: bool = False) -> dict[str, Any]:
+            chans: routing.Channels | None = None, mark_seen: bool = False,
+            intake: headstart.Intake | None = None) -> dict[str, Any]:
     global _writer
     with HeldWriter(db) as writer:
         _writer = writer
         try:
             return _ingest_with(writer, log, settings, feeds, db, run_id, flow_run_id, force, base_url, chans,
-                                mark_seen)
+                                mark_seen, intake)
         finally:
             _writer = None
 
 
 def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDef], db: Path, run_id: str,
                  flow_run_id: str | None, force: bool, base_url: str | None,
-                 chans: routing.Channels | None, mark_seen: bool) -> dict[str, Any]:
-    now = _now()
+                 chans: routing.Channels | None, mark_seen: bool, intake: headstart.Intake | None) -> dict[str, Any]:
+    now = intake.now if intake is not None else _now()
     with writer.connection() as con, transaction(con):
         # A run that was killed left its row 'running'; the run lock proves it is not running now.
         if settings.shard is None:  # other shards' runs may be running right now
@@ -241,16 +252,19 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
     mark_seen = mark_seen or (settings.alerts.mark_backfill_seen and first_run)
     if mark_seen:
         log.info("alerts of this run are recorded as seen and not sent (backfill)")
-    due = [f for f in feeds if force or is_due(states.get(f.name), now)]
+    if intake is not None:
+        states, due = intake.states, intake.due  # read under the same run lock: what the flow would read
+    else:
+        due = [f for f in feeds if force or is_due(states.get(f.name), now)]
     log.info("run %s: %d feeds enabled, %d due", run_id, len(feeds), len(due))
 
     writer.release(checkpoint=False)  # polling feeds is a network wait: the file is free for readers meanwhile
-    polls = poll_feeds_task(quote(due), quote(states), settings, now) if due else []
-    cands = pipeline.plan_articles(polls, base_url)
+    polls = poll_feeds_task(quote(due), quote(states), settings, now, quote(intake)) if due else []
+    cands = intake.cands if intake is not None else pipeline.plan_articles(polls, base_url)
     # A feed's validators (ETag, Last-Modified) are committed only once all its new articles are
     # stored: a run killed before that must get the entries again next time, not a 304.
     with writer.connection() as con, transaction(con):
-        known = store.known_article_ids(con, [c.article_id for c in cands])
+        known = intake.known if intake is not None else store.known_article_ids(con, [c.article_id for c in cands])
         # Nothing new to store (e.g. every feed answered 304): the validators can go in right away.
         settled = all(c.article_id in known for c in cands)
         store.save_feed_states(con, [p.state if settled else _without_new_validators(p, states) for p in polls])
@@ -275,7 +289,7 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
     status, message = "completed", None
     try:
         if new:
-            _store_articles(str(db), new, settings, run_id, chans, mark_seen)
+            _store_articles(str(db), new, settings, run_id, chans, mark_seen, intake)
         if not settled:
             with writer.connection() as con, transaction(con):
                 _commit_validators(con, polls, cands)
@@ -300,39 +314,51 @@ def _ingest_with(writer: HeldWriter, log, settings: Settings, feeds: list[FeedDe
 
 
 def _store_articles(db: str, new: list[PlannedArticle], settings: Settings, run_id: str,
-                    chans: routing.Channels | None, mark_seen: bool) -> None:
+                    chans: routing.Channels | None, mark_seen: bool, intake: headstart.Intake | None = None) -> None:
     """Fetch and clean the new articles as one stream (flows.pages.stream) and store them batch by batch,
-    each batch in one transaction, while the following pages are fetched and cleaned."""
+    each batch in one transaction, while the following pages are fetched and cleaned. With an
+    ``intake`` whose stream is already running (the CLI's head start), that stream is used."""
+    if intake is not None and intake.stream is not None and intake.pool is not None and intake.new == new:
+        with contextlib.ExitStack() as started:  # entered by the head start; closed here, stream first
+            started.callback(intake.pool.__exit__, None, None, None)
+            started.callback(intake.stream.__exit__, None, None, None)
+            _store_stream(db, new, settings, run_id, chans, mark_seen, intake.stream)
+        return
     for stage in ("pages", "clean", "store"):
         progress.start(stage, len(new))
     workers = settings.cleaning_workers if len(new) > 1 else 1
+    with CleanerPool(workers) as pool, PageStream(new, settings.fetch, pool, settings.batch_size) as stream:
+        _store_stream(db, new, settings, run_id, chans, mark_seen, stream)
+
+
+def _store_stream(db: str, new: list[PlannedArticle], settings: Settings, run_id: str,
+                  chans: routing.Channels | None, mark_seen: bool, stream: PageStream) -> None:
     waiting = storing = delivering = 0.0  # where the flow's time goes
     # Alerts committed by a stored batch go out while the flow would otherwise wait for pages,
     # not all at the end of the run: users hear of a new pact sooner, and delivery (1.3-1.7 s for
     # 1,700 alerts) no longer lengthens the run. The end of the run delivers whatever is left.
     deliver_early = chans is not None and not mark_seen and settings.shard is None
     undelivered = 0
-    with CleanerPool(workers) as pool, PageStream(new, settings.fetch, pool, settings.batch_size) as stream:
-        mark = time.monotonic()
-        batches = stream.batches()
-        while True:
-            _release_while_waiting(stream)
-            pages = next(batches, None)
-            if pages is None:
-                break
-            got = time.monotonic()
-            checkpoint("after-page-fetch")
-            checkpoint("after-clean")
-            # quote(): Prefect would otherwise walk every object of the batch to find futures in
-            # it (profile: 4.8 s of CPU per 2,000 articles, the cost of storing them).
-            counts = store_batch_task(db, quote(pages), run_id, settings.alerts, chans, mark_seen)
-            undelivered += counts.get("alerts_new", 0) if deliver_early else 0
-            stored = time.monotonic()
-            if undelivered and not stream.next_batch_ready():
-                deliver_due_alerts(db, settings.alerts, chans, run_id)
-                undelivered = 0
-            waiting, storing = waiting + (got - mark), storing + (stored - got)
-            delivering, mark = delivering + (time.monotonic() - stored), time.monotonic()
+    mark = time.monotonic()
+    batches = stream.batches()
+    while True:
+        _release_while_waiting(stream)
+        pages = next(batches, None)
+        if pages is None:
+            break
+        got = time.monotonic()
+        checkpoint("after-page-fetch")
+        checkpoint("after-clean")
+        # quote(): Prefect would otherwise walk every object of the batch to find futures in
+        # it (profile: 4.8 s of CPU per 2,000 articles, the cost of storing them).
+        counts = store_batch_task(db, quote(pages), run_id, settings.alerts, chans, mark_seen)
+        undelivered += counts.get("alerts_new", 0) if deliver_early else 0
+        stored = time.monotonic()
+        if undelivered and not stream.next_batch_ready():
+            deliver_due_alerts(db, settings.alerts, chans, run_id)
+            undelivered = 0
+        waiting, storing = waiting + (got - mark), storing + (stored - got)
+        delivering, mark = delivering + (time.monotonic() - stored), time.monotonic()
     get_run_logger().info("%d articles fetched and cleaned with %d requests; the flow waited %.1f s for pages, "
                           "spent %.1f s storing and %.1f s delivering alerts", len(new), stream.requests_made,
                           waiting, storing, delivering)

@@ -52,6 +52,8 @@ def _prefect_for(db: Path | None, importing):
 
 def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
                 overrides: dict | None = None, wait: float = 0.0, mark_seen: bool = False) -> dict:
+    from flows.runtime import progress
+    from flows.runtime.prefect_api import prefect_api
     from flows.runtime.prefect_env import quiet_typed_failures
     from flows.runtime.runlock import run_lock
     from flows.settings import load_settings
@@ -65,21 +67,25 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
     _check_registry(feeds_file, base_url)
     with run_lock(db, wait_s=wait):
         ensure_writable_database(db)  # a damaged or foreign file, or a full disk: one line, before Prefect
-        with _prefect_for(db, _import_ingest_flow) as ingest_flow:
-            # Everything imported so far lives until exit: keep it out of every later garbage
-            # collection (each full one would walk Prefect's several hundred thousand objects again).
-            gc.freeze()
-            with flow_progress(), quiet_typed_failures():
-                return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
-                                   settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
+        # Prefect's server starts (or is found running) now; while it starts, this process imports the
+        # flow and the head start polls the feeds and begins fetching and cleaning (flows.headstart).
+        with prefect_api(db) as api:
+            if api.server is None:
+                err.print(api.describe(), soft_wrap=True)
+            from flows.headstart import HeadStart
 
+            with flow_progress(), HeadStart(db, feeds_file, base_url, force, overrides):
+                from flows.ingest import ingest_flow
 
-def _import_ingest_flow():
-    """Imported while Prefect's server starts: the flow, and with it Prefect's client, trafilatura
-    and the extractor (~1.5 s of CPU)."""
-    from flows.ingest import ingest_flow
-
-    return ingest_flow
+                progress.start("prefect", 1)
+                api.wait_ready()
+                progress.advance("prefect", 1)
+                # Everything imported so far lives until exit: keep it out of every later garbage
+                # collection (each full one would walk Prefect's several hundred thousand objects again).
+                gc.freeze()
+                with api.in_use(), quiet_typed_failures():
+                    return ingest_flow(db=str(db), feeds_file=str(feeds_file), base_url=base_url, force=force,
+                                       settings_overrides=overrides, lock_wait_s=wait, mark_seen=mark_seen)
 
 
 @errors_are_messages

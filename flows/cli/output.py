@@ -62,7 +62,7 @@ def errors_are_messages(fn):
 class RichReporter:
     """Progress bars for the stages the pipeline reports."""
 
-    LABELS = {"feeds": "polling feeds", "pages": "fetching pages", "clean": "cleaning pages",
+    LABELS = {"prefect": "starting Prefect", "feeds": "polling feeds", "pages": "fetching pages", "clean": "cleaning pages",
               "store": "storing"}
 
     def __init__(self, progress):
