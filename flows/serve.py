@@ -105,7 +105,7 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
         from flows.ingest import ingest_flow
         from flows.runtime.scheduled_runs import serve_in_process
 
-        what = f"every {interval_s} s" if interval_s else f"on cron '{cron}'"
+        what = f"every {interval_s} s, the first run now," if interval_s else f"on cron '{cron}'"
         say(f"serving the ingest flow {what} in this process; Ctrl-C stops it (and the server it started)")
         # Everything imported so far lives as long as serve: out of every later garbage collection.
         gc.freeze()

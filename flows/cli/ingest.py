@@ -148,11 +148,12 @@ def serve(
     notify: NotifyOption = None,
     notify_file: NotifyFileOption = None,
 ) -> None:
-    """Run `ingest` on a schedule until Ctrl-C.
+    """Run `ingest` on a schedule until Ctrl-C (with --every, the first run starts at once).
 
     Schedules need a real Prefect server: the one PREFECT_API_URL names, or else a local
     `prefect server start` that this command starts, waits for, and stops on exit. Runs show in
-    the Prefect UI at that server's address.
+    the Prefect UI at that server's address, and execute in this process, one at a time. A
+    `defwatch ingest` on the same database meanwhile reports to the same server.
     """
     from flows.periods import parse_interval
     from flows.serve import serve_ingest

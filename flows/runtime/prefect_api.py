@@ -184,10 +184,10 @@ class EmbeddedServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+            # In the command's process group, as Prefect starts it (a signal to the group reaches
+            # both), and told to stop if the command dies without stopping it.
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
-            # Its own session: Ctrl-C in the terminal stops the command, which then stops the server
-            # after the run's last state and logs are written to it (not the other way round).
-            start_new_session=True, preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent,
         )
         self._started_at = time.monotonic()
         return self

@@ -28,10 +28,9 @@ CRASHED_ON_RESTART = ("defwatch serve stopped while this run was in progress (ki
 
 
 def serve_in_process(flow: Any, *, name: str, parameters: dict[str, Any], interval_s: int | None = None,
-                     cron: str | None = None, say: Callable[[str], None] = print, poll_s: float = POLL_S,
-                     before_run: Callable[[], None] | None = None) -> None:
-    """Register ``flow`` as the deployment ``name`` with its schedule, then run its due flow runs in
-    this process until interrupted (KeyboardInterrupt). ``before_run`` is called before each run."""
+                     cron: str | None = None, say: Callable[[str], None] = print, poll_s: float = POLL_S) -> None:
+    """Register ``flow`` as the deployment ``name`` with its schedule (with an interval, a first run
+    at once), then run its due flow runs in this process until interrupted (KeyboardInterrupt)."""
     from prefect.client.orchestration import get_client
 
     deployment = flow.to_deployment(name=name, interval=timedelta(seconds=interval_s) if interval_s else None,
@@ -44,12 +43,14 @@ def serve_in_process(flow: Any, *, name: str, parameters: dict[str, Any], interv
         crashed = _crash_runs_left_running(client, deployment_id)
         if crashed:
             say(f"{crashed} run(s) left running by an earlier `defwatch serve` marked Crashed")
+        if interval_s:
+            # An interval's first run now, not one interval (or a scheduler pass, up to a minute)
+            # after start: Prefect's scheduler places runs on the interval's grid from its next pass on.
+            client.create_flow_run_from_deployment(deployment_id)
         while True:
             run = _next_due_run(client, deployment_id, poll_s)
             if run is None:
                 continue
-            if before_run is not None:
-                before_run()
             _execute(client, flow, run)
 
 

@@ -1,0 +1,88 @@
+"""Which Prefect API a command reports to (flows/runtime/prefect_api.py): PREFECT_API_URL's, the
+server of a `defwatch serve` running on the same database, or an embedded one of its own that
+starts at launch and never outlives the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from flows.errors import ConfigError
+from flows.runtime.prefect_api import PrefectUnavailable, ServerRecord, prefect_api
+from tests.reliability.faults_support import run_defwatch
+from tests.reliability.support import SlowSampleServer, child_env, write_registry
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_server_record_counts_only_while_serve_lives_and_its_server_answers(server, tmp_path):
+    server.route("/api/health", body=b"true", content_type="application/json")
+    api = server.url("/api")
+    record = ServerRecord(tmp_path / "events.duckdb")
+    assert record.path == tmp_path / "events.duckdb.prefect-server.json"
+    assert record.live() is None                                    # no record
+
+    with record.kept(api):
+        assert json.loads(record.path.read_text())["pid"] == os.getpid()
+        assert record.live() == (api, os.getpid())                  # this process lives, the API answers
+    assert not record.path.exists()                                 # removed when serve stops
+
+    record.path.write_text(json.dumps({"api_url": api, "pid": _dead_pid()}))
+    assert record.live() is None                                    # serve is gone (killed: no clean-up)
+    record.path.write_text(json.dumps({"api_url": "http://127.0.0.1:9/api", "pid": os.getpid()}))
+    assert record.live() is None                                    # its server does not answer
+    record.path.write_text("{not json")
+    assert record.live() is None
+    other = {"api_url": api, "pid": _dead_pid()}
+    record.path.write_text(json.dumps(other))
+    record.remove()                                                 # another serve's record stays
+    assert json.loads(record.path.read_text()) == other
+
+
+def test_a_live_server_record_is_used_and_said(server, tmp_path, monkeypatch):
+    server.route("/api/health", body=b"true", content_type="application/json")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    db = tmp_path / "events.duckdb"
+    with ServerRecord(db).kept(server.url("/api")), prefect_api(db) as api:
+        assert (api.origin, api.url, api.server) == ("serve", server.url("/api"), None)
+        assert api.describe() == (f"using the Prefect server of `defwatch serve` (pid {os.getpid()}) at "
+                                  f"{server.url('/api')}")
+
+
+def test_an_unreachable_prefect_api_url_is_one_line_before_anything_runs(tmp_path):
+    srv = SlowSampleServer().start()
+    try:
+        feeds = write_registry(tmp_path, srv.base_url)
+        db = tmp_path / "events.duckdb"
+        out = run_defwatch(["ingest", "--db", str(db), "--feeds", str(feeds)], child_env("http://127.0.0.1:9/api"))
+    finally:
+        srv.stop()
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.lines == ["error: the Prefect server at http://127.0.0.1:9/api (PREFECT_API_URL) does not answer: "
+                         "start it, or unset PREFECT_API_URL to run on an embedded server."]
+    assert srv.arrived("/") == 0 and out.leftovers == []
+    assert issubclass(PrefectUnavailable, ConfigError)  # exit 2: the environment, not the run, is wrong
+
+
+@pytest.mark.slow
+def test_the_embedded_server_goes_when_the_command_is_killed(tmp_path):
+    """SIGKILL gives the command no chance to stop its server: the server is told by the kernel
+    (PR_SET_PDEATHSIG) and is gone within the few seconds the harness waits for leftovers."""
+    srv = SlowSampleServer().start()
+    srv.delays["articles"] = 0.2
+    try:
+        feeds = write_registry(tmp_path, srv.base_url)
+        out = run_defwatch(["ingest", "--db", str(tmp_path / "k.duckdb"), "--feeds", str(feeds), "--force"],
+                           child_env(None, {"DEFWATCH_KILL_AT": "after-store", "DEFWATCH_WORKERS": "1"}))
+    finally:
+        srv.stop()
+    assert out.returncode == -9, out.stderr[-3000:]
+    assert out.leftovers == []
