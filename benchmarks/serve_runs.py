@@ -269,10 +269,16 @@ def scenario(name: str, web: _lib.Web, tmp: Path, new_per_run: int, runs: int, e
         # Idle: the gaps between consecutive measured runs' windows in which no other run was scheduled.
         scheduled = [_ts(fr["expected_start_time"]) for fr in serve.flow_runs()]
         idle_cpu = idle_s = 0.0
+        unmeasured = 0
         for (e0, (_, end0)), (e1, (start1, _)) in zip(windows, windows[1:]):
-            if not any(e0 < e < e1 for e in scheduled) and start1 > end0:
+            between = sum(1 for e in scheduled if e0 < e < e1)
+            unmeasured += between
+            if not between and start1 > end0:
                 idle_cpu += cpu.between(end0, start1)[0]
                 idle_s += start1 - end0
+        if unmeasured:
+            print(f"note: {unmeasured} scheduled run(s) came between measured ones (a late run or the floor took "
+                  f"their slot) and were not measured", flush=True)
     finally:
         cpu.stop()
         serve.stop()
