@@ -294,8 +294,8 @@ def report(name: str, res: dict, what: str, idle_per_s: float) -> None:
     result(f"serve.{name}.run_wall_s", wall, "s", floor=floor, ratio=wall / floor, goal="<=1.5x floor",
            met=wall <= 1.5 * floor, note=f"scheduled start -> end, {what}; floor: plain script launch -> exit")
     result(f"serve.{name}.start_late_s", median([r["late"] for r in rows]), "s",
-           note=f"scheduled start -> Running (negative: early); picked up (Pending) "
-                f"{-median([r['picked_up'] for r in rows]):.2f} s before the scheduled start")
+           note=f"scheduled start -> Running (negative: early); picked up (Pending) at "
+                f"{median([r['picked_up'] for r in rows]):+.2f} s from the scheduled start")
     result(f"serve.{name}.own_s", median([r["own"] for r in rows]), "s",
            note=f"Running -> end; of which Running -> first request {median([r['to_first_request'] for r in rows]):.2f} s")
     net = median([r["server_cpu"] - idle_per_s * r["window_s"] for r in rows])
