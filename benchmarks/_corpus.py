@@ -157,12 +157,15 @@ def page_html(feed: int, item: int, seed: int = 1, small: bool = False) -> bytes
     return html.encode("utf-8")
 
 
-def feed_xml(feed: int, items: int, base_url: str, seed: int = 1, name: str | None = None) -> bytes:
+def feed_xml(feed: int, items: int, base_url: str, seed: int = 1, name: str | None = None,
+             first: int = 0, ttl_min: int | None = 15) -> bytes:
+    """The feed's ``items`` entries from item index ``first`` on; ``ttl_min=None`` leaves out <ttl>."""
     name = name or f"feed-{feed:04d}"
+    ttl = f"<ttl>{ttl_min}</ttl>" if ttl_min is not None else ""
     out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
            f"<title>{escape(SITES[feed % len(SITES)])} ({name})</title><link>{base_url}/</link>"
-           f"<description>Defence news</description><ttl>15</ttl>"]
-    for i in range(items):
+           f"<description>Defence news</description>{ttl}"]
+    for i in range(first, first + items):
         art = article(feed, i, seed)
         out.append(f"<item><title>{escape(art['title'])}</title><link>{base_url}/a/{feed}/{i}.html</link>"
                    f"<guid>{base_url}/a/{feed}/{i}.html</guid>"

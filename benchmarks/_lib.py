@@ -77,6 +77,12 @@ class Web:
         with urllib.request.urlopen(self.control + "/_reset", timeout=10) as r:
             return json.loads(r.read())
 
+    def publish(self, n: int) -> dict:
+        """Publish ``n`` new articles spread over the feeds (one feed each, in turn): their URLs
+        ("published") and the feeds that changed ("feeds")."""
+        with urllib.request.urlopen(f"{self.control}/_publish?n={n}", timeout=10) as r:
+            return json.loads(r.read())
+
     def write_feeds_toml(self, path: Path, names: list[str] | None = None) -> list[str]:
         names = names or [f"bench-{i:04d}" for i in range(len(self.feeds))]
         lines = []

@@ -31,6 +31,9 @@ EXPECTED = {
     "scaleout.py": ["scaleout.fast.one_process_s", "scaleout.fast.workers_2_s"],
     "backup_restore.py": ["backup_demo", "restore_demo", "check_demo", "checkpoint_copy_demo",
                           "backup_20k_events", "restore_20k_events"],
+    "serve_runs.py": [f"serve.{s}.{f}" for s in ("incremental", "not_modified")
+                      for f in ("run_wall_s", "start_late_s", "server_cpu_s_per_run")]
+                     + ["serve.server_idle_cpu_s_per_min"],
 }
 
 
