@@ -11,9 +11,9 @@ per host, as defwatch fetches (the floor the goal is held to), and with one clie
 (the plain way; it opens a new connection for nearly every request). All use defwatch's default
 concurrency (16 in flight, 4 per host) and 2 cleaning processes.
 
-Figures: articles/s for both, over the whole process and after the first request (steady state:
-Prefect's start-up is reported on its own), the ratio, the tail (last answered request to exit),
-and the pipeline's peak RSS.
+Figures: articles/s for both from process launch to exit (the headline: what the user waits for,
+Prefect's start-up included), and after the first request (a diagnosis), the ratio, the time to
+the first request, the tail (last answered request to exit), and the pipeline's peak RSS.
 """
 
 from __future__ import annotations
@@ -95,23 +95,27 @@ def main() -> None:
     p_steady, f_steady = rate(pipe, "steady"), rate(floor, "steady")
     p_total, f_total = rate(pipe, "wall"), rate(floor, "wall")
     section("results (medians)")
+    # The headline: what the user waits for, from process launch to exit (issue 23).
+    result("e2e.total_articles_per_s", p_total, "articles/s", floor=f_total, ratio=p_total / f_total,
+           goal=">=0.85 of floor", met=p_total / f_total >= 0.85,
+           note="from process launch to exit, start-up included (Prefect's embedded server)")
     result("e2e.articles_stored", median([r["articles"] for r in pipe]), "articles",
            floor=median([r["articles"] for r in floor]))
+    # A diagnosis, not the headline: the same run without its start-up.
     result("e2e.steady_articles_per_s", p_steady, "articles/s", floor=f_steady, ratio=p_steady / f_steady,
-           goal=">=0.9 of floor", met=p_steady / f_steady >= 0.9, note="from the first request to exit")
+           note="from the first request to exit (diagnosis: start-up left out)")
     s_steady = rate(shared, "steady")
     result("e2e.steady_vs_one_client_floor", p_steady, "articles/s", floor=s_steady, ratio=p_steady / s_steady,
            note="the floor with one httpx client for all hosts: a new connection for nearly every request")
     result("e2e.connections", median([r["connections"] for r in pipe]), "connections",
            floor=median([r["connections"] for r in floor]),
            note=f"TCP connections opened; the one-client floor: {median([r['connections'] for r in shared]):.0f}")
-    result("e2e.total_articles_per_s", p_total, "articles/s", floor=f_total, ratio=p_total / f_total,
-           note="from process launch to exit, start-up included")
     result("e2e.startup_to_first_request_s", median([r["startup"] for r in pipe]), "s",
-           floor=median([r["startup"] for r in floor]), note="Prefect ephemeral server start etc.")
+           floor=median([r["startup"] for r in floor]),
+           note="launch -> first request (the head start polls while Prefect's server starts)")
     result("e2e.steady_s", median([r["steady"] for r in pipe]), "s", floor=median([r["steady"] for r in floor]))
     result("e2e.tail_s", median([r["tail"] for r in pipe]), "s", floor=median([r["tail"] for r in floor]),
-           note="from the last answered request to exit: cleaning, storing and alerting what is left")
+           goal="<=1 s", met=median([r["tail"] for r in pipe]) <= 1.0, note="from the last answered request to exit: cleaning, storing and alerting what is left")
     result("e2e.requests", median([r["requests"] for r in pipe]), "requests", floor=median([r["requests"] for r in floor]))
     result("e2e.peak_rss_tree_mb", median([r["rss_mb"] for r in pipe]), "MB")
 

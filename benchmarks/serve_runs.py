@@ -25,6 +25,13 @@ must end Completed. From /proc: the CPU seconds (utime + stime) of the Prefect s
 the moment the benchmark sees the run final (it polls the API once a second meanwhile), and
 between runs (the server's background services and the runner's polling: idle CPU per minute).
 
+The incremental scenario also times one-off runs, launch to exit (the issue's third goal: at most
+4 s where a Prefect server is already running): after each measured scheduled run, 20 more new
+articles and one `defwatch ingest --force` beside the running serve (it finds serve's server for
+the database and reports to it); after serve has stopped, the same runs on Prefect's embedded
+server (what a one-off run costs on the embedded default). Each beside its floor over the same
+web state.
+
 The floor, measured in the same run and after each served run over the same web state:
 benchmarks/_floor_incremental.py, a plain script doing the same library work (conditional GETs at
 16 in flight / 4 per host, feedparser on the changed feeds, fetching the unseen articles,
@@ -207,6 +214,26 @@ def run_floor(web: _lib.Web, tmp: Path, prime: bool = False) -> dict:
     return info
 
 
+def one_off(web: _lib.Web, tmp: Path, feeds_toml: Path, db: Path, new: int) -> dict:
+    """Publish ``new`` articles, then one `defwatch ingest --force` (every feed polled, as the floor
+    polls them), launch -> exit, and the floor over the same web state right after it."""
+    published = web.publish(new)["published"]
+    web.reset()
+    env = _lib.bench_env(tmp, DEFWATCH_SCHEDULE__POLL_INTERVAL_S="10")
+    t0 = time.time()
+    out = subprocess.run(_lib.cli_cmd() + ["ingest", "--db", str(db), "--feeds", str(feeds_toml), "--force", "--json"],
+                         cwd=tmp, env=env, capture_output=True, text=True)
+    wall = time.time() - t0
+    if out.returncode != 0:
+        raise RuntimeError(f"defwatch ingest exited {out.returncode}:\n{out.stderr[-3000:]}")
+    pages = web.stats()["by_kind"].get("page", 0)
+    if pages != len(published):
+        raise RuntimeError(f"the one-off ingest fetched {pages} pages, {len(published)} were published")
+    floor = run_floor(web, tmp)
+    return {"wall": wall, "floor": floor["wall"], "beside_serve": "using the Prefect server of `defwatch serve`"
+            in out.stderr, "articles": json.loads(out.stdout).get("articles_new")}
+
+
 def scenario(name: str, web: _lib.Web, tmp: Path, new_per_run: int, runs: int, every_s: int) -> dict:
     feeds_toml, db = tmp / "feeds.toml", tmp / f"{name}.duckdb"
     web.write_feeds_toml(feeds_toml)
@@ -214,6 +241,7 @@ def scenario(name: str, web: _lib.Web, tmp: Path, new_per_run: int, runs: int, e
     cpu = CpuTimeline(serve.proc.pid)
     cpu.start()
     rows, floors, windows, overlaps = [], [], [], 0
+    beside: list[dict] = []
     try:
         print(f"serve ready after {serve.t_ready - serve.t_launch:.1f} s, API at {serve.api}", flush=True)
         # The backfill: the first scheduled run reads everything already there. Not measured.
@@ -266,6 +294,12 @@ def scenario(name: str, web: _lib.Web, tmp: Path, new_per_run: int, runs: int, e
             floors.append(f)
             print(f"{name} floor {k + 1}: {f['wall']:.2f} s, CPU {f['cpu']:.2f} s, {f['feed_statuses']}, "
                   f"{f['articles']} articles" + (", overlapped by a served run's start" if busy else ""), flush=True)
+            # A one-off `defwatch ingest` beside the running serve (it reports to serve's server), if
+            # it can finish before the next scheduled run takes the database's run lock.
+            upcoming = [_ts(fr["expected_start_time"]) for fr in serve.flow_runs() if fr["state_type"] == "SCHEDULED"]
+            if new_per_run and min(upcoming, default=float("inf")) > time.time() + 8:
+                beside.append(one_off(web, tmp, feeds_toml, db, new_per_run))
+                print(f"{name} one-off ingest beside serve {k + 1}: {json.dumps(beside[-1], default=str)}", flush=True)
         # Idle: the gaps between consecutive measured runs' windows in which no other run was scheduled.
         scheduled = [_ts(fr["expected_start_time"]) for fr in serve.flow_runs()]
         idle_cpu = idle_s = 0.0
@@ -285,7 +319,12 @@ def scenario(name: str, web: _lib.Web, tmp: Path, new_per_run: int, runs: int, e
     if overlaps:
         print(f"note: {overlaps} floor run(s) overlapped the pick-up or run of a served run: use a longer --every",
               flush=True)
-    return {"rows": rows, "floors": floors, "idle_cpu_s": idle_cpu, "idle_s": idle_s}
+    # Serve stopped: the same one-off runs now start Prefect's embedded server themselves.
+    embedded = [one_off(web, tmp, feeds_toml, db, new_per_run) for _ in range(runs if new_per_run else 0)]
+    for k, row in enumerate(embedded):
+        print(f"{name} one-off ingest, embedded Prefect {k + 1}: {json.dumps(row, default=str)}", flush=True)
+    return {"rows": rows, "floors": floors, "idle_cpu_s": idle_cpu, "idle_s": idle_s, "beside": beside,
+            "embedded": embedded}
 
 
 def report(name: str, res: dict, what: str, idle_per_s: float) -> None:
@@ -302,6 +341,17 @@ def report(name: str, res: dict, what: str, idle_per_s: float) -> None:
     result(f"serve.{name}.server_cpu_s_per_run", median([r["server_cpu"] for r in rows]), "s",
            note=f"Prefect server processes, utime+stime, from the run's pick-up to 2 s after its end "
                 f"({median([r['window_s'] for r in rows]):.1f} s); {net:.2f} s above its idle rate")
+    for key, label, goal in (("beside", "one-off `defwatch ingest` while serve runs (reuses its Prefect server)",
+                              "<=4 s"), ("embedded", "one-off `defwatch ingest` on its embedded Prefect server", None)):
+        got = res.get(key) or []
+        if not got:
+            continue
+        if key == "beside" and not all(r["beside_serve"] for r in got):
+            raise RuntimeError("a one-off ingest beside serve did not say it used serve's Prefect server")
+        wall, floor = median([r["wall"] for r in got]), median([r["floor"] for r in got])
+        result(f"serve.{name}.one_off_{key}_s", wall, "s", floor=floor, ratio=wall / floor,
+               **({"goal": goal, "met": wall <= 4.0} if goal else {}),
+               note=f"{label}, launch -> exit, {len(got)} runs; floor: plain script launch -> exit")
     run_cpu, floor_cpu = median([r["run_cpu"] for r in rows]), median([f["cpu"] for f in floors])
     result(f"serve.{name}.run_cpu_s", run_cpu, "s", floor=floor_cpu, ratio=run_cpu / floor_cpu,
            note="serve's own processes (runner and flow run, the server excluded) in the same window")

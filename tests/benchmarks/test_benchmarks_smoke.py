@@ -33,7 +33,7 @@ EXPECTED = {
                           "backup_20k_events", "restore_20k_events"],
     "serve_runs.py": [f"serve.{s}.{f}" for s in ("incremental", "not_modified")
                       for f in ("run_wall_s", "start_late_s", "server_cpu_s_per_run")]
-                     + ["serve.server_idle_cpu_s_per_min"],
+                     + ["serve.server_idle_cpu_s_per_min", "serve.incremental.one_off_embedded_s"],
 }
 
 
