@@ -123,10 +123,17 @@ class HeadStart:
             intake.pool.__exit__(None, None, None)
 
 
-def take(db: str, feeds_file: str, base_url: str | None, force: bool) -> Intake | None:
-    """The head start the CLI began for a flow run with these arguments, if any (once)."""
+def take(db: str, feeds_file: str, base_url: str | None, force: bool, log=None) -> Intake | None:
+    """The head start the CLI began for a flow run with these arguments, if any (once). One that
+    failed is said in ``log`` (the flow then does everything itself)."""
     head = _waiting.pop(_Key(str(db), str(feeds_file), base_url, force), None)
-    return head.take() if head is not None else None
+    if head is None:
+        return None
+    intake = head.take()
+    if intake is None and log is not None:
+        log.warning("the head start failed (%s: %s); this run polls the feeds itself",
+                    type(head.error).__name__, head.error)
+    return intake
 
 
 def _read(db: Path, what: str, ids: list[str] | None = None) -> Any:

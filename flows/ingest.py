@@ -218,7 +218,7 @@ def ingest_flow(
     run_id = uuid.uuid4().hex[:12]
     with run_lock(db_path, wait_s=lock_wait_s):
         # The CLI's head start for this run, if it began one: feeds already polled, pages on their way.
-        intake = headstart.take(db, feeds_file, base_url, force)
+        intake = headstart.take(db, feeds_file, base_url, force, log)
         return _ingest(log, settings, feeds, db_path, run_id, flow_run.get_id(), force, base_url, chans, mark_seen,
                        intake)
 

@@ -61,3 +61,14 @@ def test_a_head_start_for_other_arguments_is_not_taken_and_is_closed(site, tmp_p
     assert _feed_requests(srv) == 2 * FEEDS              # the head start's polls, and the flow's own
     assert head.intake is not None and head.intake.stream is not None
     assert {t.name for t in threading.enumerate()} - before == set()   # its page stream was stopped
+
+
+def test_a_head_start_that_failed_is_said_and_the_flow_does_it_all_itself(site, tmp_path, caplog):
+    srv, feeds = site
+    db = tmp_path / "failed.duckdb"
+    with HeadStart(db, feeds, None, True, {"batch_size": 0}) as head:   # not a valid setting: it fails at once
+        run = ingest_flow(db=str(db), feeds_file=str(feeds), force=True)
+    assert head.intake is None and head.error is not None
+    assert "the head start failed (ConfigError: " in caplog.text and "this run polls the feeds itself" in caplog.text
+    assert run["status"] == "completed" and run["articles_new"] > 0
+    assert _feed_requests(srv) == FEEDS                  # polled once, by the flow
