@@ -48,10 +48,16 @@ def serve_in_process(flow: Any, *, name: str, parameters: dict[str, Any], interv
             # after start: Prefect's scheduler places runs on the interval's grid from its next pass on.
             client.create_flow_run_from_deployment(deployment_id)
         while True:
-            run = _next_due_run(client, deployment_id, poll_s)
-            if run is None:
-                continue
-            _execute(client, flow, run)
+            try:
+                run = _next_due_run(client, deployment_id, poll_s)
+                if run is not None:
+                    _execute(client, flow, run)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # e.g. the server restarting or briefly unreachable: serving goes on
+                say(f"serving a scheduled run failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                    f"asking the server again in {poll_s:.0f} s")
+                time.sleep(poll_s)
 
 
 def _next_due_run(client, deployment_id, poll_s: float):
