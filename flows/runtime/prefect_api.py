@@ -273,11 +273,15 @@ def prefect_api(db: Path | None = None) -> Iterator[PrefectApi]:
         yield PrefectApi(url, "serve", detail=f"pid {pid}")
         return
     server = EmbeddedServer().start()
+    interrupted = False
     try:
         yield PrefectApi(server.api_url, "embedded", server=server)
+    except KeyboardInterrupt:
+        interrupted = True  # Ctrl-C reached the server too (one process group): nothing to send to
+        raise
     finally:
         try:
-            if server._ready:
+            if server._ready and not interrupted:
                 _drain_prefect_workers()
         finally:
             server.stop()
