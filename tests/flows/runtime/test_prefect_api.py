@@ -4,6 +4,7 @@ starts at launch and never outlives the command."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -86,3 +87,50 @@ def test_the_embedded_server_goes_when_the_command_is_killed(tmp_path):
         srv.stop()
     assert out.returncode == -9, out.stderr[-3000:]
     assert out.leftovers == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_command_and_its_server_and_the_next_run_finishes_the_work(tmp_path):
+    """Ctrl-C in a terminal signals the whole foreground process group: the command, its embedded
+    server, its cleaning workers. All of them go; the next run stores what the interrupted one had not."""
+    import signal
+    import time
+
+    from tests.reliability.faults_support import _group_members
+    from tests.reliability.support import REPO, run_cli, snapshot
+
+    srv = SlowSampleServer().start()
+    srv.delays["articles"] = 0.5
+    db = tmp_path / "c.duckdb"
+    try:
+        feeds = write_registry(tmp_path, srv.base_url)
+        env = child_env(None, {"DEFWATCH_WORKERS": "1"})
+        with open(tmp_path / "ctrl-c.log", "w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "ingest", "--db", str(db), "--feeds",
+                                     str(feeds), "--force"], cwd=REPO, env=env, stdout=log, stderr=log,
+                                    start_new_session=True)
+            try:
+                deadline = time.monotonic() + 120
+                while srv.arrived("/articles/") < 3 and time.monotonic() < deadline and proc.poll() is None:
+                    time.sleep(0.05)
+                assert proc.poll() is None, "the run ended before it could be interrupted"
+                os.killpg(proc.pid, signal.SIGINT)   # what a terminal's Ctrl-C does
+                code = proc.wait(timeout=60)
+                left = _group_members(proc.pid)
+                for _ in range(50):                  # its server and workers: gone within 10 s
+                    if not left:
+                        break
+                    time.sleep(0.2)
+                    left = _group_members(proc.pid)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        assert code != 0 and left == [], (code, left, (tmp_path / "ctrl-c.log").read_text()[-2000:])
+        again = run_cli(["ingest", "--db", str(db), "--feeds", str(feeds), "--force"], env, tmp_path, tag="again")
+        assert again.returncode == 0, again.stderr[-3000:]
+        reference = tmp_path / "ref.duckdb"
+        whole = run_cli(["ingest", "--db", str(reference), "--feeds", str(feeds), "--force"], env, tmp_path, tag="ref")
+        assert whole.returncode == 0, whole.stderr[-3000:]
+        assert snapshot(db, srv.base_url).articles == snapshot(reference, srv.base_url).articles
+    finally:
+        srv.stop()
