@@ -61,12 +61,13 @@ def serve_in_process(flow: Any, *, name: str, parameters: dict[str, Any], interv
 
 
 def _next_due_run(client, deployment_id, poll_s: float):
-    """The earliest run due within ``poll_s``, once its scheduled time has come; None after
-    ``poll_s`` with nothing due. Asking this endpoint also tells the server the deployment is
-    being served (its status in the UI)."""
+    """The earliest run due within two polls, once its scheduled time has come; None after
+    ``poll_s`` with nothing due. Looking two polls ahead finds a run one poll before its second,
+    so a slow answer (the server busy writing the last run's logs) cannot make it start late.
+    Asking this endpoint also tells the server the deployment is being served (its UI status)."""
     now = datetime.now(timezone.utc)
     runs = client.get_scheduled_flow_runs_for_deployments(
-        deployment_ids=[deployment_id], scheduled_before=now + timedelta(seconds=poll_s))
+        deployment_ids=[deployment_id], scheduled_before=now + timedelta(seconds=2 * poll_s))
     if not runs:
         time.sleep(poll_s)
         return None
