@@ -45,7 +45,7 @@ def _prefect_for(db: Path | None, importing):
         loaded = importing()
         if api.server is not None:
             with console.status(PREFECT_STARTING):
-                api.wait_ready()
+                api.wait_ready(say=lambda line: err.print(line, soft_wrap=True))
         with api.in_use():
             yield loaded
 
@@ -78,7 +78,7 @@ def _run_ingest(db: Path, feeds_file: Path, base_url: str | None, force: bool,
                 from flows.ingest import ingest_flow
 
                 progress.start("prefect", 1)
-                api.wait_ready()
+                api.wait_ready(say=lambda line: err.print(line, soft_wrap=True))
                 progress.advance("prefect", 1)
                 # Everything imported so far lives until exit: keep it out of every later garbage
                 # collection (each full one would walk Prefect's several hundred thousand objects again).

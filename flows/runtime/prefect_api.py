@@ -3,7 +3,8 @@ embedded one started at once, in the background, while the command gets ready.
 
 Where the API comes from, in this order:
 
-1. ``PREFECT_API_URL``, when the user set it (their own server);
+1. ``PREFECT_API_URL``, when the user set it (their own server): in the environment, or in
+   Prefect's profile or settings file (known only once Prefect is imported: ``wait_ready``);
 2. the server ``defwatch serve`` runs for the same database: serve records it in
    ``<database>.prefect-server.json`` while it runs (``ServerRecord``), so a one-off ``ingest``
    beside a running serve reports to it, costs no start-up, and its runs show in the same UI;
@@ -32,7 +33,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,14 +53,28 @@ class PrefectApi:
     """The API URL flow runs report to, and where it came from (said to the user)."""
 
     url: str
-    origin: str  # "embedded" | "serve" | "PREFECT_API_URL"
+    origin: str  # "embedded" | "serve" | "PREFECT_API_URL" | "settings"
     detail: str = ""
     server: EmbeddedServer | None = None
 
-    def wait_ready(self) -> None:
-        """Block until the API answers (at once for a server found running)."""
-        if self.server is not None:
-            self.server.wait_ready()
+    def wait_ready(self, say: Callable[[str], None] | None = None) -> None:
+        """Block until the API answers (at once for a server found running). Call it once Prefect
+        is imported: a server named in Prefect's own settings (a profile, prefect.toml) rather than
+        the environment is only known then; the embedded server is stopped and that one used."""
+        if self.server is None:
+            return
+        configured = _configured_api_url()
+        if configured:
+            self.server.stop()
+            self.server, self.url, self.origin = None, configured, "settings"
+            if not healthy(configured, timeout_s=5.0):
+                raise PrefectUnavailable(
+                    f"the Prefect server at {configured} (PREFECT_API_URL in Prefect's profile or settings "
+                    f"file) does not answer: start it, or remove that setting to run on an embedded server.")
+            if say is not None:
+                say(self.describe())
+            return
+        self.server.wait_ready()
 
     @contextlib.contextmanager
     def in_use(self) -> Iterator[None]:
@@ -77,7 +92,18 @@ class PrefectApi:
             return f"using the Prefect server of `defwatch serve` ({self.detail}) at {self.url}"
         if self.origin == "PREFECT_API_URL":
             return f"using the Prefect server at {self.url} (PREFECT_API_URL)"
+        if self.origin == "settings":
+            return f"using the Prefect server at {self.url} (PREFECT_API_URL in Prefect's profile or settings file)"
         return f"started Prefect's embedded server at {self.url} (stopped when this command ends)"
+
+
+def _configured_api_url() -> str | None:
+    """PREFECT_API_URL as Prefect's settings have it without this module's help: from a profile,
+    prefect.toml or pyproject.toml (the environment was read at start)."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return url.rstrip("/") if url else None
 
 
 def healthy(api_url: str, timeout_s: float = 2.0) -> bool:

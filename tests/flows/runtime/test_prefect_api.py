@@ -134,3 +134,24 @@ def test_ctrl_c_stops_the_command_and_its_server_and_the_next_run_finishes_the_w
         assert snapshot(db, srv.base_url).articles == snapshot(reference, srv.base_url).articles
     finally:
         srv.stop()
+
+
+def test_a_server_in_prefects_profile_is_used_and_one_that_does_not_answer_is_one_line(tmp_path):
+    """PREFECT_API_URL may live in Prefect's profile rather than the environment: known only once
+    Prefect is imported, it still wins over the embedded server (which is stopped, not left)."""
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    (home / "profiles.toml").write_text('active = "remote"\n\n[profiles.remote]\n'
+                                        'PREFECT_API_URL = "http://127.0.0.1:9/api"\n')
+    srv = SlowSampleServer().start()
+    try:
+        feeds = write_registry(tmp_path, srv.base_url)
+        out = run_defwatch(["ingest", "--db", str(tmp_path / "p.duckdb"), "--feeds", str(feeds)],
+                           child_env(None, {"PREFECT_HOME": str(home)}))
+    finally:
+        srv.stop()
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.lines == ["error: the Prefect server at http://127.0.0.1:9/api (PREFECT_API_URL in Prefect's profile "
+                         "or settings file) does not answer: start it, or remove that setting to run on an embedded "
+                         "server."]
+    assert out.leftovers == []
