@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,34 +46,55 @@ def wait_healthy(api_url: str, timeout_s: float, proc: subprocess.Popen | None =
     raise DefwatchError(f"The Prefect server at {api_url} did not answer /health within {timeout_s:.0f} s.")
 
 
+@dataclass
+class ServeServer:
+    """The Prefect server serve reports to: PREFECT_API_URL's (``proc`` None), or one it started."""
+
+    api: str
+    proc: subprocess.Popen | None = None
+    log: Path | None = None
+
+    def check(self) -> None:
+        """Raise if the server this serve started has exited: asking it again would never succeed."""
+        if self.proc is not None and self.proc.poll() is not None:
+            where = f"; its log: {self.log}" if self.log is not None else ""
+            raise DefwatchError(f"the Prefect server this serve started exited (code {self.proc.returncode}){where}. "
+                                f"Start `defwatch serve` again.")
+
+
 @contextlib.contextmanager
-def prefect_server(port: int, console=None, database: Path | None = None) -> Iterator[str]:
-    """Yield the API URL of a usable Prefect server: PREFECT_API_URL's, or a local one we start."""
+def prefect_server(port: int, console=None, database: Path | None = None) -> Iterator[ServeServer]:
+    """A usable Prefect server: PREFECT_API_URL's, or a local one we start (its output goes to
+    ``<database>.prefect-server.log``: a pipe nobody reads would stall it once full)."""
     given = os.environ.get("PREFECT_API_URL")
     if given:
         wait_healthy(given.rstrip("/"), 30)
-        yield given.rstrip("/")
+        yield ServeServer(given.rstrip("/"))
         return
     port = _free_port(port)
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true")}
-    if database is not None and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
-        # Its own SQLite file: the shared ~/.prefect/prefect.db is also written by every embedded
-        # server of other defwatch commands, and SQLite stalls under that contention.
+    log_path = None
+    if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
-        env["PREFECT_API_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{database}"
+        log_path = database.with_name(database.name.removesuffix(".db") + ".log")
+        if "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
+            # Its own SQLite file: the shared ~/.prefect/prefect.db is also written by every embedded
+            # server of other defwatch commands, and SQLite stalls under that contention.
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{database}"
     if console is not None:
         console.print(f"starting a local Prefect server on 127.0.0.1:{port} …")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    with open(log_path or os.devnull, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=log, start_new_session=True,
+        )
     try:
         wait_healthy(api, 120, proc)
         if console is not None:
             console.print(f"Prefect server ready: UI at http://127.0.0.1:{port}, API at {api}")
-        yield api
+        yield ServeServer(api, proc, log_path)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -98,7 +120,8 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
 
     signal.signal(signal.SIGTERM, _stop)
     say = console.print if console is not None else (lambda message: None)
-    with prefect_server(port, console, database=Path(str(db.resolve()) + ".prefect-server.db")) as api:
+    with prefect_server(port, console, database=Path(str(db.resolve()) + ".prefect-server.db")) as server:
+        api = server.api
         os.environ["PREFECT_API_URL"] = api
         import flows.runtime.prefect_env  # noqa: F401
 
@@ -113,6 +136,6 @@ def serve_ingest(db: Path, feeds_file: Path, interval_s: int | None, cron: str |
 
         with ServerRecord(db).kept(api), quiet_heartbeats():
             serve_in_process(
-                ingest_flow, name="defwatch-ingest", interval_s=interval_s, cron=cron, say=say,
+                ingest_flow, name="defwatch-ingest", interval_s=interval_s, cron=cron, say=say, check=server.check,
                 parameters={"db": str(db.resolve()), "feeds_file": str(feeds_file.resolve()),
                             "base_url": base_url, "force": force, "lock_wait_s": 600})

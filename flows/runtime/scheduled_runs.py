@@ -28,9 +28,11 @@ CRASHED_ON_RESTART = ("defwatch serve stopped while this run was in progress (ki
 
 
 def serve_in_process(flow: Any, *, name: str, parameters: dict[str, Any], interval_s: int | None = None,
-                     cron: str | None = None, say: Callable[[str], None] = print, poll_s: float = POLL_S) -> None:
+                     cron: str | None = None, say: Callable[[str], None] = print, poll_s: float = POLL_S,
+                     check: Callable[[], None] = lambda: None) -> None:
     """Register ``flow`` as the deployment ``name`` with its schedule (with an interval, a first run
-    at once), then run its due flow runs in this process until interrupted (KeyboardInterrupt)."""
+    at once), then run its due flow runs in this process until interrupted (KeyboardInterrupt).
+    When asking the server fails, ``check()`` may raise to stop (the server serve started is gone)."""
     from prefect.client.orchestration import get_client
 
     deployment = flow.to_deployment(name=name, interval=timedelta(seconds=interval_s) if interval_s else None,
@@ -55,6 +57,7 @@ def serve_in_process(flow: Any, *, name: str, parameters: dict[str, Any], interv
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as exc:  # e.g. the server restarting or briefly unreachable: serving goes on
+                check()
                 say(f"serving a scheduled run failed ({type(exc).__name__}: {str(exc)[:200]}); "
                     f"asking the server again in {poll_s:.0f} s")
                 time.sleep(poll_s)

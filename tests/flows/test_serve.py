@@ -168,3 +168,30 @@ def test_a_run_serve_was_executing_when_killed_is_marked_crashed_when_serve_star
         srv.stop()
     assert crashed[0]["state"]["message"].startswith("defwatch serve stopped while this run was in progress")
     assert "1 run(s) left running by an earlier `defwatch serve` marked Crashed" in log.read_text()
+
+
+def test_serve_stops_in_one_line_when_the_server_it_started_is_gone(tmp_path):
+    from tests.reliability.support import SlowSampleServer, write_registry
+
+    srv = SlowSampleServer().start()
+    feeds, db = write_registry(tmp_path, srv.base_url), tmp_path / "serve.duckdb"
+    log = tmp_path / "serve.log"
+    serve = _start_serve(db, feeds, "--every", "1h", log=open(log, "w"))
+    try:
+        api = _api(db)
+        _wait_for("the first scheduled run", lambda: _flow_runs(api, "COMPLETED"))
+        children = subprocess.run(["pgrep", "-P", str(serve.pid), "-f", "prefect server start"], capture_output=True,
+                                  text=True).stdout.split()
+        assert len(children) == 1, children
+        os.kill(int(children[0]), signal.SIGKILL)   # the server dies under serve (OOM killer, an admin)
+        code = serve.wait(timeout=180)
+    finally:
+        _stop(serve)
+        srv.stop()
+    out = log.read_text()
+    assert code == 1
+    # Its last words (Prefect's log worker may first say, without a newline, that it cannot reach the server).
+    assert out.count("error:") == 1 and out.rstrip().endswith(
+        f"error: the Prefect server this serve started exited (code -9); its log: {db.resolve()}.prefect-server.log. "
+        f"Start `defwatch serve` again.")
+    assert not (tmp_path / "serve.duckdb.prefect-server.json").exists()
