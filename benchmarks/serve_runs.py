@@ -162,6 +162,21 @@ class Serve:
         raise RuntimeError(f"no flow run scheduled after {datetime.fromtimestamp(t)} within {timeout_s:.0f} s; "
                            f"serve log:\n{self.log.read_text(errors='replace')[-3000:]}")
 
+    def settle(self, ahead_s: float = 3.0, timeout_s: float = 300) -> None:
+        """Wait until no flow run is pending or running and none is due within ``ahead_s`` (a late
+        one-off or floor can leave the next scheduled run about to start: it would take the
+        articles meant for the run measured after it)."""
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            soon = time.time() + ahead_s
+            busy = [fr for fr in self.flow_runs() if fr["state_type"] in ("PENDING", "RUNNING")
+                    or (fr["state_type"] == "SCHEDULED" and _ts(fr["expected_start_time"]) < soon)]
+            if not busy:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"flow runs still pending or due after {timeout_s:.0f} s; serve log:\n"
+                           f"{self.log.read_text(errors='replace')[-3000:]}")
+
     def wait_final(self, run_id: str, timeout_s: float) -> dict:
         deadline = time.time() + timeout_s
         while time.time() < deadline:
@@ -255,6 +270,7 @@ def scenario(name: str, web: _lib.Web, tmp: Path, new_per_run: int, runs: int, e
               flush=True)
         run_floor(web, tmp, prime=True)
         for k in range(runs):
+            serve.settle()  # no run about to start or running: the articles published now are the next run's
             published = web.publish(new_per_run)["published"] if new_per_run else []
             web.reset()
             nxt = serve.next_run_after(time.time() + 1, timeout_s=every_s + 60)
